@@ -1,0 +1,215 @@
+//! Equilibrium Propagation on FHN networks, checked against exact gradients.
+//!
+//! Loss C(u) = ½‖u_out − y‖² at the free steady state s*(θ). Three estimates of dC/dθ:
+//!
+//! 1. Implicit differentiation (one adjoint solve; H symmetric, so no transpose is needed):
+//!    `H λ = ∂C/∂s`, `dC/dθ = −λᵀ ∂²Φ/∂s∂θ`.
+//! 2. EqProp: nudged steady states s^β of Φ + βC (docs/MODEL.md §3),
+//!    one-sided `(∂Φ/∂θ(s^β) − ∂Φ/∂θ(s⁰))/β`, centered `(∂Φ/∂θ(s^β) − ∂Φ/∂θ(s^{−β}))/(2β)`.
+//! 3. Finite differences of C(s*(θ)) for a few parameters.
+//!
+//! The EqProp identity d/dβ ∂Φ/∂θ(s^β)|₀ = dC/dθ holds at any non-degenerate critical point of
+//! Φ (here a saddle: the mini-max), because it only needs the symmetry of H.
+
+use crate::error::Result;
+use crate::network::{Cost, FhnNetwork, State};
+use crate::solvers::{newton, steady_state};
+use faer::prelude::*;
+use faer::Mat;
+use serde::Serialize;
+
+/// Tolerance used for all nudged/perturbed Newton solves.
+const TOL: f64 = 1e-13;
+
+/// dC/dθ by implicit differentiation at the free steady state `s`.
+pub fn implicit_gradient(net: &FhnNetwork, s: &State, cost: &Cost) -> Vec<f64> {
+    let mut dcu = vec![0.0; net.n()];
+    for (&o, &y) in cost.outputs.iter().zip(&cost.targets) {
+        dcu[o] += s.u[o] - y;
+    }
+    for c in &net.clamps {
+        dcu[c.node] = 0.0;
+    }
+    let rhs = net.gather(&dcu, &vec![0.0; net.n()]);
+    let b = Mat::from_fn(rhs.len(), 1, |r, _| rhs[r]);
+    let lam = net.hessian_dense(s, None).partial_piv_lu().solve(&b);
+    let (lu, lv) = net.scatter(&(0..rhs.len()).map(|r| lam[(r, 0)]).collect::<Vec<_>>());
+    net.mixed_contract(s, &lu, &lv).iter().map(|g| -g).collect()
+}
+
+/// Nudged steady state of Φ + βC, by Newton from `from`.
+pub fn nudged_state(net: &FhnNetwork, from: &State, cost: &Cost, beta: f64) -> Result<State> {
+    let mut s = from.clone();
+    newton(net, &mut s, Some((cost, beta)), TOL, 50)?;
+    Ok(s)
+}
+
+/// EqProp estimate of dC/dθ; `centered` uses ±β, otherwise the free state and +β.
+pub fn eqprop_gradient(
+    net: &FhnNetwork,
+    free: &State,
+    cost: &Cost,
+    beta: f64,
+    centered: bool,
+) -> Result<Vec<f64>> {
+    let plus = net.param_gradient(&nudged_state(net, free, cost, beta)?);
+    let (minus, denom) = if centered {
+        (net.param_gradient(&nudged_state(net, free, cost, -beta)?), 2.0 * beta)
+    } else {
+        (net.param_gradient(free), beta)
+    };
+    Ok(plus.iter().zip(&minus).map(|(p, m)| (p - m) / denom).collect())
+}
+
+/// Finite-difference dC/dθ_k for the given parameter indices (central, step `h`).
+pub fn finite_difference_gradient(
+    net: &FhnNetwork,
+    free: &State,
+    cost: &Cost,
+    indices: &[usize],
+    h: f64,
+) -> Result<Vec<f64>> {
+    let theta = net.params_vec();
+    indices
+        .iter()
+        .map(|&k| {
+            let loss = |d: f64| -> Result<f64> {
+                let mut th = theta.clone();
+                th[k] += d;
+                let pert = net.with_params(&th);
+                let mut s = free.clone();
+                newton(&pert, &mut s, None, TOL, 50)?;
+                Ok(cost.value(&s.u))
+            };
+            Ok((loss(h)? - loss(-h)?) / (2.0 * h))
+        })
+        .collect()
+}
+
+/// Cosine similarity of two vectors.
+pub fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+/// ‖a − b‖ / ‖b‖.
+pub fn relative_error(a: &[f64], b: &[f64]) -> f64 {
+    let d: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+    d / b.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// Least-squares slope of log10(y) against log10(x).
+pub fn loglog_slope(x: &[f64], y: &[f64]) -> f64 {
+    let lx: Vec<f64> = x.iter().map(|v| v.log10()).collect();
+    let ly: Vec<f64> = y.iter().map(|v| v.log10()).collect();
+    let n = lx.len() as f64;
+    let (mx, my) = (lx.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
+    let sxy: f64 = lx.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = lx.iter().map(|a| (a - mx).powi(2)).sum();
+    sxy / sxx
+}
+
+/// One β of the EqProp sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct BetaRow {
+    /// Nudging strength.
+    pub beta: f64,
+    /// Cosine one-sided vs implicit.
+    pub cosine_one_sided: f64,
+    /// Cosine centered vs implicit.
+    pub cosine_centered: f64,
+    /// Relative error one-sided.
+    pub error_one_sided: f64,
+    /// Relative error centered.
+    pub error_centered: f64,
+}
+
+/// Result of the EqProp-vs-exact gradient check.
+#[derive(Clone, Debug, Serialize)]
+pub struct GradientReport {
+    /// Number of parameters θ.
+    pub parameters: usize,
+    /// Free steady-state residual.
+    pub residual: f64,
+    /// Loss at the free steady state.
+    pub loss: f64,
+    /// Sweep over β.
+    pub sweep: Vec<BetaRow>,
+    /// Fitted log-log slope of the one-sided error (≈ 1).
+    pub slope_one_sided: f64,
+    /// Fitted log-log slope of the centered error (≈ 2).
+    pub slope_centered: f64,
+    /// Parameter indices checked by finite differences.
+    pub fd_indices: Vec<usize>,
+    /// Their finite-difference gradients.
+    pub fd_gradient: Vec<f64>,
+    /// Their implicit gradients.
+    pub implicit_at_fd: Vec<f64>,
+    /// max |fd − implicit| / max |implicit| over those parameters.
+    pub fd_vs_implicit: f64,
+}
+
+/// Runs the full gradient check (steady state, implicit, EqProp sweep, finite differences).
+pub fn check_gradient(net: &FhnNetwork, cost: &Cost, betas: &[f64]) -> Result<GradientReport> {
+    let mut free = net.initial_state();
+    let rep = steady_state(net, &mut free, None, TOL)?;
+    let exact = implicit_gradient(net, &free, cost);
+    let mut sweep = Vec::new();
+    for &beta in betas {
+        let one = eqprop_gradient(net, &free, cost, beta, false)?;
+        let cen = eqprop_gradient(net, &free, cost, beta, true)?;
+        sweep.push(BetaRow {
+            beta,
+            cosine_one_sided: cosine(&one, &exact),
+            cosine_centered: cosine(&cen, &exact),
+            error_one_sided: relative_error(&one, &exact),
+            error_centered: relative_error(&cen, &exact),
+        });
+    }
+    let bs: Vec<f64> = sweep.iter().map(|r| r.beta).collect();
+    let e1: Vec<f64> = sweep.iter().map(|r| r.error_one_sided).collect();
+    let e2: Vec<f64> = sweep.iter().map(|r| r.error_centered).collect();
+    let (m1, m2) = (net.activator.edges.len(), net.inhibitor.edges.len());
+    let mut fd_indices = vec![0, 1, m1 / 2, m1, m1 + m2 / 2, m1 + m2 + net.n() - 1];
+    fd_indices.retain(|&k| k < net.n_params());
+    fd_indices.dedup();
+    let fd = finite_difference_gradient(net, &free, cost, &fd_indices, 1e-6)?;
+    let at: Vec<f64> = fd_indices.iter().map(|&k| exact[k]).collect();
+    let scale = at.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let fd_err = fd.iter().zip(&at).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale;
+    Ok(GradientReport {
+        parameters: net.n_params(),
+        residual: rep.residual,
+        loss: cost.value(&free.u),
+        slope_one_sided: loglog_slope(&bs, &e1),
+        slope_centered: loglog_slope(&bs, &e2),
+        sweep,
+        fd_indices,
+        fd_gradient: fd,
+        implicit_at_fd: at,
+        fd_vs_implicit: fd_err,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::tests::random_network;
+
+    #[test]
+    fn eqprop_matches_implicit_gradient_with_expected_orders() {
+        let net = random_network(50, 31);
+        let cost = Cost {
+            outputs: vec![10, 20, 30],
+            targets: vec![0.8, -0.5, 0.2],
+        };
+        let r = check_gradient(&net, &cost, &[1e-1, 1e-2, 1e-3, 1e-4]).unwrap();
+        let at_1e3 = r.sweep.iter().find(|x| x.beta == 1e-3).unwrap();
+        assert!(at_1e3.cosine_centered >= 0.99999, "{r:#?}");
+        assert!((r.slope_one_sided - 1.0).abs() <= 0.3, "{r:#?}");
+        assert!((r.slope_centered - 2.0).abs() <= 0.3, "{r:#?}");
+        assert!(r.fd_vs_implicit <= 1e-5, "{r:#?}");
+    }
+}

@@ -1,0 +1,57 @@
+//! The crate's error type: every failure names what went wrong and where.
+
+use std::path::PathBuf;
+
+/// Errors reported by the library and the `fhn` command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A structurally invalid model, graph, argument or configuration.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// A file that could not be parsed; `line` is 1-based where known.
+    #[error("{}{}: {msg}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Line (1-based) where known.
+        line: Option<usize>,
+        /// What is wrong.
+        msg: String,
+    },
+    /// An I/O failure on a named file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// An iterative solver stopped before reaching its tolerance.
+    #[error("{what} did not converge: residual {residual:.3e} after {iterations} iterations (tolerance {tol:.1e})")]
+    NotConverged {
+        /// Which solver.
+        what: String,
+        /// Final residual.
+        residual: f64,
+        /// Iterations taken.
+        iterations: usize,
+        /// Requested tolerance.
+        tol: f64,
+    },
+    /// The state became non-finite or ran away.
+    #[error("divergence: {0}")]
+    Diverged(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the file it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! # fhn-eqprop
+//!
+//! Equilibrium Propagation and Hamiltonian inference in diffusive FitzHugh–Nagumo networks
+//! (J. Kendall). Layout:
+//!
+//! - [`model`]: one FHN unit (reaction, free energy, homogeneous states).
+//! - [`graph`]: weighted graphs and Laplacians `L = BᵀYB`.
+//! - [`network`]: FHN networks on graphs and the mini-max potential Φ.
+//! - [`solvers`]: Euler, adaptive Dormand–Prince, Newton.
+//! - [`adjoint`]: the self-adjoint activator response (paper eq. 9–10).
+//! - [`eqprop`]: EqProp gradients vs implicit differentiation vs finite differences.
+//! - [`turing`]: dispersion relation and Turing patterns on graphs.
+//! - [`netfile`]: the user network file format.
+
+pub mod adjoint;
+pub mod eqprop;
+pub mod error;
+pub mod graph;
+pub mod model;
+pub mod netfile;
+pub mod network;
+pub mod plot;
+pub mod solvers;
+pub mod turing;
+
+pub use error::{Error, Result};

@@ -1,0 +1,211 @@
+//! The user network file (TOML), documented in docs/NETWORK_FILE.md.
+//!
+//! ```toml
+//! nodes = 4
+//! [params]              # optional; start from a preset, then override fields
+//! preset = "table1"     # "table1" (default) or "parra-rivas"
+//! delta = 0.5           # Parra-Rivas: d_u = δ²
+//! eps = 0.85
+//! activator_edges = [[0, 1, 1.0], [1, 2, -0.3]]   # [a, b, conductance]
+//! inhibitor_edges = [[0, 1, 1.0]]
+//! currents = [[3, 0.2]]                            # [node, injected current]
+//! clamps = [[0, 0.5, 0.0]]                         # [node, u, v]
+//! outputs = [[3, 0.8]]                             # [node, target] for `check gradient`
+//! ```
+//! Top-level keys must precede `[params]` (TOML tables swallow the keys that follow them).
+
+use crate::error::{Error, Result};
+use crate::graph::{Edge, Graph};
+use crate::model::FhnParams;
+use crate::network::{Clamp, Cost, FhnNetwork};
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParams {
+    preset: Option<String>,
+    delta: Option<f64>,
+    tau_u: Option<f64>,
+    tau_v: Option<f64>,
+    d_u: Option<f64>,
+    d_v: Option<f64>,
+    eps: Option<f64>,
+    alpha: Option<f64>,
+    beta: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    nodes: usize,
+    params: Option<RawParams>,
+    #[serde(default)]
+    activator_edges: Vec<(usize, usize, f64)>,
+    #[serde(default)]
+    inhibitor_edges: Vec<(usize, usize, f64)>,
+    #[serde(default)]
+    currents: Vec<(usize, f64)>,
+    #[serde(default)]
+    clamps: Vec<(usize, f64, f64)>,
+    #[serde(default)]
+    outputs: Vec<(usize, f64)>,
+}
+
+/// A parsed network file: the network and, if given, a cost on output nodes.
+#[derive(Debug)]
+pub struct NetworkSpec {
+    /// The network.
+    pub network: FhnNetwork,
+    /// The output cost (`outputs`), if any.
+    pub cost: Option<Cost>,
+}
+
+/// 1-based line of the `index`-th entry of the array `key` in `text` (best effort).
+fn entry_line(text: &str, key: &str, index: usize) -> Option<usize> {
+    let start = text.lines().position(|l| l.trim_start().starts_with(key))?;
+    let offset: usize = text.lines().take(start).map(|l| l.len() + 1).sum();
+    let (mut depth, mut count, mut line) = (0i32, 0usize, start + 1);
+    for ch in text[offset..].chars() {
+        match ch {
+            '\n' => line += 1,
+            '[' => {
+                depth += 1;
+                if depth == 2 {
+                    if count == index {
+                        return Some(line);
+                    }
+                    count += 1;
+                }
+            }
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn params_from(raw: Option<RawParams>) -> std::result::Result<FhnParams, String> {
+    let Some(r) = raw else {
+        return Ok(FhnParams::table1());
+    };
+    let mut p = match r.preset.as_deref().unwrap_or("table1") {
+        "table1" => FhnParams::table1(),
+        "parra-rivas" => FhnParams::parra_rivas(1.0, 1.0, 1.0, 0.0),
+        other => return Err(format!("unknown params preset '{other}' (table1, parra-rivas)")),
+    };
+    if let Some(d) = r.delta {
+        p.d_u = d * d;
+    }
+    let set = |dst: &mut f64, x: Option<f64>| {
+        if let Some(x) = x {
+            *dst = x;
+        }
+    };
+    set(&mut p.tau_u, r.tau_u);
+    set(&mut p.tau_v, r.tau_v);
+    set(&mut p.d_u, r.d_u);
+    set(&mut p.d_v, r.d_v);
+    set(&mut p.eps, r.eps);
+    set(&mut p.alpha, r.alpha);
+    set(&mut p.beta, r.beta);
+    p.validate()?;
+    Ok(p)
+}
+
+/// Parses a network file's text; `path` is only used in error messages.
+pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec> {
+    let err = |line: Option<usize>, msg: String| Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        msg,
+    };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        err(line, e.message().to_string())
+    })?;
+    if raw.nodes == 0 {
+        return Err(err(entry_line(text, "nodes", 0).or(Some(1)), "the network has no nodes (nodes = 0)".into()));
+    }
+    let params = params_from(raw.params).map_err(|m| err(entry_line(text, "[params]", 0), m))?;
+    let n = raw.nodes;
+    let graph = |key: &str, list: &[(usize, usize, f64)]| -> Result<Graph> {
+        let edges: Vec<Edge> = list.iter().map(|&(a, b, g)| Edge { a, b, g }).collect();
+        Graph::new(n, edges).map_err(|m| {
+            let idx: usize = m.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            err(entry_line(text, key, idx), format!("{key}: {m}"))
+        })
+    };
+    let g1 = graph("activator_edges", &raw.activator_edges)?;
+    let g2 = graph("inhibitor_edges", &raw.inhibitor_edges)?;
+    let mut current = vec![0.0; n];
+    for (i, &(node, c)) in raw.currents.iter().enumerate() {
+        if node >= n || !c.is_finite() {
+            let why = if node >= n { format!("node {node} outside 0..{n}") } else { format!("non-finite current {c}") };
+            return Err(err(entry_line(text, "currents", i), format!("currents entry {i}: {why}")));
+        }
+        current[node] += c;
+    }
+    let clamps = raw.clamps.iter().map(|&(node, u, v)| Clamp { node, u, v }).collect();
+    let network = FhnNetwork::new(params, g1, g2, current, clamps).map_err(|m| err(None, m))?;
+    let cost = if raw.outputs.is_empty() {
+        None
+    } else {
+        for (i, &(node, y)) in raw.outputs.iter().enumerate() {
+            if node >= n || !y.is_finite() {
+                return Err(err(entry_line(text, "outputs", i), format!("outputs entry {i}: bad node {node} or target {y}")));
+            }
+        }
+        Some(Cost {
+            outputs: raw.outputs.iter().map(|o| o.0).collect(),
+            targets: raw.outputs.iter().map(|o| o.1).collect(),
+        })
+    };
+    Ok(NetworkSpec { network, cost })
+}
+
+/// Reads and parses a network file.
+pub fn load(path: &Path) -> Result<NetworkSpec> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse(&text, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<NetworkSpec> {
+        parse(s, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn parses_the_example_file() {
+        let spec = load(Path::new("examples/ring.toml")).unwrap();
+        assert!(spec.network.n() >= 10);
+        assert!(spec.cost.is_some());
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_problem() {
+        let text = "nodes = 3\nactivator_edges = [\n  [0, 1, 1.0],\n  [1, 1, 1.0],\n]\n";
+        let e = parse_str(text).unwrap_err().to_string();
+        assert!(e.contains("test.toml:4") && e.contains("self-loop"), "{e}");
+        let e = parse_str("nodes = 3\nactivator_edges = [[0, 7, 1.0]]\n").unwrap_err().to_string();
+        assert!(e.contains(":2") && e.contains("outside"), "{e}");
+        let e = parse_str("nodes = 3\nactivator_edges = [[0, 1, nan]]\n").unwrap_err().to_string();
+        assert!(e.contains("non-finite"), "{e}");
+        let e = parse_str("nodes = 0\n").unwrap_err().to_string();
+        assert!(e.contains("no nodes"), "{e}");
+        let e = parse_str("nodes = 3\nactivator_edges = [[0, 1, 1.0]\n").unwrap_err().to_string();
+        assert!(e.contains("test.toml:"), "{e}");
+        let e = parse_str("nodes = 3\nbogus = 1\n").unwrap_err().to_string();
+        assert!(e.contains("bogus"), "{e}");
+        let e = parse_str("nodes = 3\n[params]\neps = -1\n").unwrap_err().to_string();
+        assert!(e.contains("eps"), "{e}");
+    }
+}
