@@ -16,6 +16,7 @@ pub mod adjoint;
 pub mod eqprop;
 pub mod error;
 pub mod graph;
+pub mod io;
 pub mod model;
 pub mod netfile;
 pub mod network;

@@ -1,1 +1,39 @@
-fn main() {}
+//! `fhn`: the command-line front end (see README.md for a tour).
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cli;
+
+#[derive(Parser)]
+#[command(name = "fhn", version, about = "Equilibrium Propagation in diffusive FitzHugh–Nagumo networks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Steady state of a network file (time stepping + Newton polishing).
+    Steady(cli::physics::SteadyArgs),
+    /// Time simulation of a network file, or `turing` for the Turing-pattern demo.
+    Simulate(cli::physics::SimulateArgs),
+    /// Numerical checks: energy, adjoint (self-adjointness), gradient (EqProp vs exact).
+    Check(cli::physics::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Steady(a) => cli::physics::steady(a),
+        Command::Simulate(a) => cli::physics::simulate(a),
+        Command::Check(a) => cli::physics::check(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

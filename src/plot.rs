@@ -7,6 +7,14 @@ use std::sync::Once;
 
 static FONT: Once = Once::new();
 
+fn prepare(path: &Path) -> Result<()> {
+    register_font();
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => std::fs::create_dir_all(d).map_err(|e| Error::io(d, e)),
+        None => Ok(()),
+    }
+}
+
 fn register_font() {
     FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -35,7 +43,7 @@ pub fn line_plot(
     series: &[Series],
     log_y: bool,
 ) -> Result<()> {
-    register_font();
+    prepare(path)?;
     let tf = |y: f64| if log_y { y.log10() } else { y };
     let pts: Vec<Vec<(f64, f64)>> = series
         .iter()
@@ -107,7 +115,7 @@ fn diverging(t: f64) -> RGBColor {
 
 /// Writes a heat map: `rows[t][i]` drawn with time running downwards (paper Fig. 1A).
 pub fn space_time(path: &Path, title: &str, rows: &[Vec<f64>]) -> Result<()> {
-    register_font();
+    prepare(path)?;
     if rows.is_empty() || rows[0].is_empty() {
         return Err(plot_err(path, "nothing to draw"));
     }

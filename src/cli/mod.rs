@@ -1,0 +1,19 @@
+//! Subcommand implementations.
+
+pub mod physics;
+
+use fhn_eqprop::{Error, Result};
+use serde::Serialize;
+use std::path::Path;
+
+/// Prints `value` as pretty JSON.
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    let s = serde_json::to_string_pretty(value).map_err(|e| Error::Invalid(e.to_string()))?;
+    println!("{s}");
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically (temporary file + rename): never half-written.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    fhn_eqprop::io::write_atomic(path, bytes)
+}
