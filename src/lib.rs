@@ -13,10 +13,12 @@
 //! - [`netfile`]: the user network file format.
 
 pub mod adjoint;
+pub mod data;
 pub mod eqprop;
 pub mod error;
 pub mod graph;
 pub mod io;
+pub mod layered;
 pub mod model;
 pub mod netfile;
 pub mod network;

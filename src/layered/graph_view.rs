@@ -1,0 +1,62 @@
+//! The layered FHN network as a general graph network (the same physics, one implementation
+//! of the potential): used to prove that the batched GEMM code and [`crate::network`] agree.
+
+use super::{Kind, LayeredNet};
+use crate::error::{Error, Result};
+use crate::graph::{Edge, Graph};
+use crate::network::{Clamp, FhnNetwork};
+
+/// Node numbering of the graph view: layer `l`, neuron `k` ↦ `offset[l] + k`; the ground node
+/// (present when the leak is non-zero) is last.
+pub fn node_offsets(widths: &[usize]) -> Vec<usize> {
+    let mut off = vec![0];
+    for w in widths {
+        off.push(off.last().unwrap() + w);
+    }
+    off
+}
+
+impl LayeredNet<f64> {
+    /// The graph network of one example with input `x` (FHN kind, ε > 0). Edge order: the
+    /// entries of W⁰, W¹, … in column-major order (then the leak edges).
+    pub fn as_graph(&self, x: &[f64]) -> Result<FhnNetwork> {
+        if self.arch.kind != Kind::Fhn || self.arch.fhn.eps == 0.0 {
+            return Err(Error::Invalid("graph view needs the FHN kind with ε > 0".into()));
+        }
+        let w = &self.arch.widths;
+        let off = node_offsets(w);
+        let n_layers = off[w.len()];
+        let leak = self.arch.leak != 0.0;
+        let n = n_layers + usize::from(leak);
+        let mut edges = Vec::new();
+        for (l, m) in self.weights.iter().enumerate() {
+            for j in 0..m.ncols() {
+                for k in 0..m.nrows() {
+                    edges.push(Edge { a: off[l] + j, b: off[l + 1] + k, g: m[(k, j)] });
+                }
+            }
+        }
+        let inhibitor = if self.arch.inhibitor_coupling { edges.clone() } else { vec![] };
+        if leak {
+            for i in off[1]..n_layers {
+                edges.push(Edge { a: i, b: n_layers, g: self.arch.leak });
+            }
+        }
+        let mut current = vec![0.0; n];
+        for (l, b) in self.biases.iter().enumerate() {
+            current[off[l + 1]..off[l + 2]].copy_from_slice(b);
+        }
+        let mut clamps: Vec<Clamp> = x.iter().enumerate().map(|(k, &u)| Clamp { node: k, u, v: 0.0 }).collect();
+        if leak {
+            clamps.push(Clamp { node: n_layers, u: 0.0, v: 0.0 });
+        }
+        FhnNetwork::new(
+            self.arch.fhn,
+            Graph::new(n, edges).map_err(Error::Invalid)?,
+            Graph::new(n, inhibitor).map_err(Error::Invalid)?,
+            current,
+            clamps,
+        )
+        .map_err(Error::Invalid)
+    }
+}

@@ -1,0 +1,509 @@
+//! Layered (deep) networks for training: batched, GEMM-based relaxation and EqProp statistics.
+//!
+//! Layers 0..=L with widths n_l; layer 0 is clamped to the input. Adjacent layers are coupled by
+//! dense matrices `W^l` (n_{l+1} × n_l). States are stored neurons × batch (column = example).
+//!
+//! **FHN** (docs/MODEL.md §5): `W^l = G^l` are conductances between activators; the potential
+//! is the graph potential of [`crate::network`] on the layered graph,
+//! `Φ = ½ d_u Σ_l Σ_kj G^l_kj (u^l_j − u^{l+1}_k)² + ½ d_u g₀ Σ u² − Σ F(u, v) − Σ bᵀu`
+//! `    − (d_v/2ε) Σ_l Σ_kj G^l_kj (v^l_j − v^{l+1}_k)²` (only with inhibitor coupling),
+//! with a leak conductance g₀ to ground on every free activator (0 in the paper).
+//! `∂Φ/∂G_kj = ½ d_u Σ_b (u_j − u_k)²` (− the inhibitor analogue): the local co-content rule.
+//!
+//! **Hopfield** (Scellier & Bengio 2017): `E = ½Σu² − Σ_l ρ(u^{l+1})ᵀW^l ρ(u^l) − Σ bᵀρ(u)`,
+//! ρ = hard sigmoid clip(·, 0, 1); `∂E/∂W^l = −ρ(u^{l+1}) ρ(u^l)ᵀ`.
+//!
+//! Both relax with explicit Euler steps; the cost C = ½‖u_L − y‖² adds β(u_L − y) to the
+//! output force. The same GEMM code computes the couplings of both kinds.
+
+mod graph_view;
+mod real;
+
+pub use graph_view::node_offsets;
+
+pub use real::Real;
+
+use crate::error::{Error, Result};
+use crate::model::FhnParams;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// Which energy function the layered network relaxes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Diffusive FitzHugh–Nagumo units (activator + inhibitor).
+    Fhn,
+    /// Scellier–Bengio Hopfield energy with hard-sigmoid ρ.
+    Hopfield,
+}
+
+/// Architecture and physics of a layered network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Arch {
+    /// Layer widths, input first.
+    pub widths: Vec<usize>,
+    /// Energy function.
+    pub kind: Kind,
+    /// FHN parameters (d_u scales the activator coupling, d_v the inhibitor coupling).
+    /// ε = 0 switches the inhibitor off (v ≡ 0).
+    pub fhn: FhnParams,
+    /// Couple inhibitors through the same conductances.
+    pub inhibitor_coupling: bool,
+    /// Leak conductance to ground on every free activator (in units of G).
+    pub leak: f64,
+}
+
+impl Arch {
+    /// Number of weight layers L.
+    pub fn depth(&self) -> usize {
+        self.widths.len() - 1
+    }
+
+    /// Validates widths and parameters.
+    pub fn validate(&self) -> Result<()> {
+        if self.widths.len() < 2 || self.widths.contains(&0) {
+            return Err(Error::Invalid(format!(
+                "widths must list ≥ 2 non-zero layers, got {:?}",
+                self.widths
+            )));
+        }
+        if self.kind == Kind::Fhn {
+            let mut p = self.fhn;
+            if p.eps == 0.0 {
+                p.eps = 1.0; // inhibitor switched off: ε = 0 is allowed here
+            }
+            p.validate().map_err(Error::Invalid)?;
+        }
+        if !self.leak.is_finite() {
+            return Err(Error::Invalid("leak must be finite".into()));
+        }
+        Ok(())
+    }
+
+    fn has_inhibitor(&self) -> bool {
+        self.kind == Kind::Fhn && self.fhn.eps != 0.0
+    }
+}
+
+/// Weights and biases of a layered network.
+#[derive(Clone, Debug)]
+pub struct LayeredNet<T: Real> {
+    /// Architecture.
+    pub arch: Arch,
+    /// `weights[l]`: W^l, n_{l+1} × n_l.
+    pub weights: Vec<Mat<T>>,
+    /// `biases[l]`: bias (injected current) of layer l + 1.
+    pub biases: Vec<Vec<T>>,
+}
+
+/// The state of a batch: `u[l]`, `v[l]` are n_l × B (layer 0 is the clamped input).
+#[derive(Clone, Debug)]
+pub struct BatchState<T: Real> {
+    /// Activators (or Hopfield states).
+    pub u: Vec<Mat<T>>,
+    /// Inhibitors (zero for Hopfield or ε = 0).
+    pub v: Vec<Mat<T>>,
+}
+
+/// Gradients (or any per-parameter quantity) shaped like the network.
+#[derive(Clone, Debug)]
+pub struct Grads<T: Real> {
+    /// Per weight matrix.
+    pub w: Vec<Mat<T>>,
+    /// Per bias vector.
+    pub b: Vec<Vec<T>>,
+}
+
+impl<T: Real> Grads<T> {
+    /// Zeros shaped like `net`.
+    pub fn zeros_like(net: &LayeredNet<T>) -> Self {
+        Self {
+            w: net.weights.iter().map(|w| Mat::zeros(w.nrows(), w.ncols())).collect(),
+            b: net.biases.iter().map(|b| vec![T::zero(); b.len()]).collect(),
+        }
+    }
+
+    /// Sets every entry to zero.
+    pub fn clear(&mut self) {
+        self.w.iter_mut().for_each(|w| w.fill(T::zero()));
+        self.b.iter_mut().for_each(|b| b.fill(T::zero()));
+    }
+}
+
+/// Preallocated buffers for relaxation (nothing is allocated per step).
+#[derive(Clone, Debug)]
+pub struct Workspace<T: Real> {
+    gu: Vec<Mat<T>>,
+    gv: Vec<Mat<T>>,
+    act: Vec<Mat<T>>,
+    input_drive: Mat<T>,
+    input_drive_v: Mat<T>,
+    diag: Vec<Vec<T>>,
+    batch: usize,
+}
+
+/// The cost's force: targets (n_L × B) and nudging strength β.
+#[derive(Clone, Copy)]
+pub struct Nudge<'a, T: Real> {
+    /// Targets, n_L × B.
+    pub target: &'a Mat<T>,
+    /// β (0 = free phase).
+    pub beta: T,
+}
+
+impl<T: Real> LayeredNet<T> {
+    /// Random weights `N(0, 1) · scale` (divided by √fan_in when `fan_in_scaling`), zero biases.
+    pub fn random(arch: Arch, scale: f64, fan_in_scaling: bool, rng: &mut impl Rng) -> Result<Self> {
+        arch.validate()?;
+        let weights = (0..arch.depth())
+            .map(|l| {
+                let (rows, cols) = (arch.widths[l + 1], arch.widths[l]);
+                let s = if fan_in_scaling { scale / (cols as f64).sqrt() } else { scale };
+                Mat::from_fn(rows, cols, |_, _| {
+                    let z: f64 = StandardNormal.sample(rng);
+                    T::lit(z * s)
+                })
+            })
+            .collect();
+        let biases = arch.widths[1..].iter().map(|&n| vec![T::zero(); n]).collect();
+        Ok(Self {
+            arch,
+            weights,
+            biases,
+        })
+    }
+
+    /// Number of layers including the input.
+    pub fn layers(&self) -> usize {
+        self.arch.widths.len()
+    }
+
+    /// A workspace for batches of `batch` examples.
+    pub fn workspace(&self, batch: usize) -> Workspace<T> {
+        let w = &self.arch.widths;
+        let zeros = |n: usize| Mat::zeros(n, batch);
+        let mut ws = Workspace {
+            gu: w.iter().map(|&n| zeros(n)).collect(),
+            gv: w.iter().map(|&n| zeros(n)).collect(),
+            act: w.iter().map(|&n| zeros(n)).collect(),
+            input_drive: zeros(w[1]),
+            input_drive_v: zeros(w[1]),
+            diag: w.iter().map(|&n| vec![T::zero(); n]).collect(),
+            batch,
+        };
+        self.refresh_diagonal(&mut ws);
+        ws
+    }
+
+    /// Recomputes the Laplacian diagonal of every layer (call after changing the weights):
+    /// `diag_l = rowsum(G^{l−1}) + colsum(G^l)` (the leak is added to the activator only).
+    pub fn refresh_diagonal(&self, ws: &mut Workspace<T>) {
+        for d in ws.diag.iter_mut() {
+            d.fill(T::zero());
+        }
+        for (l, w) in self.weights.iter().enumerate() {
+            for j in 0..w.ncols() {
+                let col = w.col(j);
+                let mut s = T::zero();
+                for k in 0..w.nrows() {
+                    let g = col[k];
+                    ws.diag[l + 1][k] += g;
+                    s += g;
+                }
+                ws.diag[l][j] += s;
+            }
+        }
+    }
+
+    /// A fresh batch state: inputs `x` (n_0 × B) clamped, hidden/output at zero.
+    pub fn init_state(&self, x: Mat<T>) -> BatchState<T> {
+        let b = x.ncols();
+        let mut u: Vec<Mat<T>> = self.arch.widths.iter().map(|&n| Mat::zeros(n, b)).collect();
+        let v = u.clone();
+        u[0] = x;
+        BatchState { u, v }
+    }
+
+    /// Precomputes the constant drive of the clamped input on layer 1 (once per batch).
+    pub fn prepare_input(&self, st: &BatchState<T>, ws: &mut Workspace<T>, par: Par) {
+        let x = self.input_activity(st, &mut ws.act);
+        matmul(ws.input_drive.as_mut(), Accum::Replace, &self.weights[0], x, T::one(), par);
+        if self.arch.has_inhibitor() && self.arch.inhibitor_coupling {
+            matmul(ws.input_drive_v.as_mut(), Accum::Replace, &self.weights[0], &st.v[0], T::one(), par);
+        }
+    }
+
+    fn input_activity<'a>(&self, st: &'a BatchState<T>, act: &'a mut [Mat<T>]) -> &'a Mat<T> {
+        match self.arch.kind {
+            Kind::Fhn => &st.u[0],
+            Kind::Hopfield => {
+                hard_sigmoid(&st.u[0], &mut act[0]);
+                &act[0]
+            }
+        }
+    }
+
+    /// Computes the forces ∂Φ/∂u (into `ws.gu`) and ∂Φ/∂v (into `ws.gv`) for layers 1..=L.
+    pub fn forces(&self, st: &BatchState<T>, ws: &mut Workspace<T>, nudge: Option<Nudge<T>>, par: Par) {
+        let nl = self.layers();
+        let kind = self.arch.kind;
+        if kind == Kind::Hopfield {
+            for l in 1..nl {
+                hard_sigmoid(&st.u[l], &mut ws.act[l]);
+            }
+        }
+        let p = self.arch.fhn;
+        // Coupling currents: gu_l = α (W^{l−1} a_{l−1} + W^{lT} a_{l+1}).
+        let alpha = match kind {
+            Kind::Fhn => T::lit(-p.d_u),
+            Kind::Hopfield => -T::one(),
+        };
+        for l in 1..nl {
+            let g = &mut ws.gu[l];
+            let act = &ws.act;
+            let a = |m: usize| if kind == Kind::Fhn { &st.u[m] } else { &act[m] };
+            if l == 1 {
+                g.copy_from(&ws.input_drive);
+                scale_in_place(g, alpha);
+            } else {
+                matmul(g.as_mut(), Accum::Replace, &self.weights[l - 1], a(l - 1), alpha, par);
+            }
+            if l + 1 < nl {
+                matmul(g.as_mut(), Accum::Add, self.weights[l].transpose(), a(l + 1), alpha, par);
+            }
+        }
+        let inhib = self.arch.has_inhibitor();
+        if inhib && self.arch.inhibitor_coupling {
+            let cv = T::lit(p.d_v / p.eps);
+            for l in 1..nl {
+                let g = &mut ws.gv[l];
+                if l == 1 {
+                    g.copy_from(&ws.input_drive_v);
+                    scale_in_place(g, cv);
+                } else {
+                    matmul(g.as_mut(), Accum::Replace, &self.weights[l - 1], &st.v[l - 1], cv, par);
+                }
+                if l + 1 < nl {
+                    matmul(g.as_mut(), Accum::Add, self.weights[l].transpose(), &st.v[l + 1], cv, par);
+                }
+            }
+        }
+        // Local (element-wise) terms, fused in one pass per layer.
+        let (du, leak) = (T::lit(p.d_u), T::lit(self.arch.leak));
+        let (cv, alpha_v, beta_v) = (T::lit(p.d_v / p.eps.max(f64::MIN_POSITIVE)), T::lit(p.alpha), T::lit(p.beta));
+        for l in 1..nl {
+            let out = l + 1 == nl;
+            let (bias, diag) = (&self.biases[l - 1], &ws.diag[l]);
+            for b in 0..ws.batch {
+                let u = st.u[l].col(b);
+                let v = st.v[l].col(b);
+                let y = nudge.filter(|_| out).map(|n| (n.target.col(b), n.beta));
+                let gu = ws.gu[l].col_mut(b).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+                match kind {
+                    Kind::Fhn => {
+                        for k in 0..gu.len() {
+                            let (uk, vk) = (u[k], v[k]);
+                            gu[k] += du * (diag[k] + leak) * uk - (uk - uk * uk * uk - vk) - bias[k];
+                        }
+                    }
+                    Kind::Hopfield => {
+                        for k in 0..gu.len() {
+                            let uk = u[k];
+                            let on = if uk > T::zero() && uk < T::one() { T::one() } else { T::zero() };
+                            gu[k] = uk + on * (gu[k] - bias[k]);
+                        }
+                    }
+                }
+                if let Some((y, beta)) = y {
+                    for k in 0..gu.len() {
+                        gu[k] += beta * (u[k] - y[k]);
+                    }
+                }
+                if inhib {
+                    let gv = ws.gv[l].col_mut(b).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+                    let coupled = self.arch.inhibitor_coupling;
+                    for k in 0..gv.len() {
+                        let (uk, vk) = (u[k], v[k]);
+                        let lap = if coupled { gv[k] - cv * diag[k] * vk } else { T::zero() };
+                        gv[k] = lap + uk - alpha_v * vk - beta_v;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One explicit Euler step of size `dt` (forces must not be stale: this computes them).
+    pub fn step(&self, st: &mut BatchState<T>, ws: &mut Workspace<T>, nudge: Option<Nudge<T>>, dt: T, par: Par) {
+        self.forces(st, ws, nudge, par);
+        let p = self.arch.fhn;
+        let (ku, kv) = (dt / T::lit(p.tau_u), dt * T::lit(p.eps / p.tau_v));
+        let inhib = self.arch.has_inhibitor();
+        for l in 1..self.layers() {
+            let (u, g) = (st.u[l].as_mut(), ws.gu[l].as_ref());
+            match self.arch.kind {
+                Kind::Fhn => zip_update(u, g, -ku, None),
+                Kind::Hopfield => zip_update(u, g, -dt, Some((T::zero(), T::one()))),
+            }
+            if inhib {
+                zip_update(st.v[l].as_mut(), ws.gv[l].as_ref(), kv, None);
+            }
+        }
+    }
+
+    /// `steps` Euler steps; returns the residual ‖∂Φ/∂s‖∞ at the end. Non-finite or runaway
+    /// states (|u| > 1e6) are reported with the step and the layer.
+    pub fn relax(
+        &self,
+        st: &mut BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        dt: T,
+        steps: usize,
+        par: Par,
+    ) -> Result<f64> {
+        for s in 0..steps {
+            self.step(st, ws, nudge, dt, par);
+            if s % 8 == 7 || s + 1 == steps {
+                self.check_state(st, s)?;
+            }
+        }
+        Ok(self.residual(st, ws, nudge, par))
+    }
+
+    fn check_state(&self, st: &BatchState<T>, step: usize) -> Result<()> {
+        for l in 1..self.layers() {
+            let bad = entries(&st.u[l]).chain(entries(&st.v[l])).find(|x| !(x.as_f64().abs() <= 1e6));
+            if let Some(x) = bad {
+                return Err(Error::Diverged(format!(
+                    "state {} at relaxation step {step}, layer {l}",
+                    x.as_f64()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Residual ‖∂Φ/∂s‖∞ (for Hopfield: the projected gradient |u − clip(u − ∂E/∂u)|).
+    pub fn residual(&self, st: &BatchState<T>, ws: &mut Workspace<T>, nudge: Option<Nudge<T>>, par: Par) -> f64 {
+        self.forces(st, ws, nudge, par);
+        let mut r: f64 = 0.0;
+        for l in 1..self.layers() {
+            for (u, g) in entries(&st.u[l]).zip(entries(&ws.gu[l])) {
+                let x = match self.arch.kind {
+                    Kind::Fhn => g.as_f64(),
+                    Kind::Hopfield => u.as_f64() - (u.as_f64() - g.as_f64()).clamp(0.0, 1.0),
+                };
+                r = r.max(x.abs());
+            }
+            if self.arch.has_inhibitor() {
+                r = entries(&ws.gv[l]).fold(r, |m, g| m.max(g.as_f64().abs()));
+            }
+        }
+        r
+    }
+
+    /// Adds `sign · ∂Φ/∂θ` at state `st`, summed over the batch, to `acc`.
+    /// FHN: `½ d_u Σ_b (u_j − u_k)²` per conductance via one GEMM `U_{l+1} U_lᵀ`.
+    pub fn accumulate_param_grad(&self, st: &BatchState<T>, ws: &mut Workspace<T>, sign: T, acc: &mut Grads<T>, par: Par) {
+        let p = self.arch.fhn;
+        match self.arch.kind {
+            Kind::Fhn => {
+                let half_du = T::lit(0.5 * p.d_u);
+                let inhib = self.arch.has_inhibitor() && self.arch.inhibitor_coupling;
+                let half_cv = T::lit(-0.5 * p.d_v / p.eps.max(f64::MIN_POSITIVE));
+                for l in 0..self.arch.depth() {
+                    co_content(&st.u[l], &st.u[l + 1], sign * half_du, &mut acc.w[l], par);
+                    if inhib {
+                        co_content(&st.v[l], &st.v[l + 1], sign * half_cv, &mut acc.w[l], par);
+                    }
+                }
+                for l in 1..self.layers() {
+                    add_row_sums(&st.u[l], -sign, &mut acc.b[l - 1]);
+                }
+            }
+            Kind::Hopfield => {
+                for l in 0..self.layers() {
+                    hard_sigmoid(&st.u[l], &mut ws.act[l]);
+                }
+                for l in 0..self.arch.depth() {
+                    matmul(acc.w[l].as_mut(), Accum::Add, &ws.act[l + 1], ws.act[l].transpose(), -sign, par);
+                }
+                for l in 1..self.layers() {
+                    add_row_sums(&ws.act[l], -sign, &mut acc.b[l - 1]);
+                }
+            }
+        }
+    }
+}
+
+/// `acc_kj += c Σ_b (a_j − b_k)²` = `c (S_a[j] + S_b[k] − 2 (B Aᵀ)_kj)` with S the batch sums of squares.
+fn co_content<T: Real>(a: &Mat<T>, b: &Mat<T>, c: T, acc: &mut Mat<T>, par: Par) {
+    let two = T::lit(2.0);
+    matmul(acc.as_mut(), Accum::Add, b, a.transpose(), -two * c, par);
+    let sq = |m: &Mat<T>| -> Vec<T> {
+        (0..m.nrows()).map(|i| (0..m.ncols()).fold(T::zero(), |s, j| s + m[(i, j)] * m[(i, j)])).collect()
+    };
+    let (sa, sb) = (sq(a), sq(b));
+    for j in 0..acc.ncols() {
+        let col = acc.col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+        for (k, x) in col.iter_mut().enumerate() {
+            *x += c * (sa[j] + sb[k]);
+        }
+    }
+}
+
+fn scale_in_place<T: Real>(m: &mut Mat<T>, c: T) {
+    let src = m.clone();
+    zip_map(m.as_mut(), src.as_ref(), |x| c * x);
+}
+
+fn add_row_sums<T: Real>(m: &Mat<T>, c: T, out: &mut [T]) {
+    for j in 0..m.ncols() {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o += c * m[(i, j)];
+        }
+    }
+}
+
+fn hard_sigmoid<T: Real>(src: &Mat<T>, dst: &mut Mat<T>) {
+    zip_map(dst.as_mut(), src.as_ref(), |x| x.max(T::zero()).min(T::one()));
+}
+
+fn zip_map<T: Real>(dst: faer::MatMut<T>, src: faer::MatRef<T>, f: impl Fn(T) -> T) {
+    let mut dst = dst;
+    for j in 0..src.ncols() {
+        let d = dst.rb_mut().col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+        let s = src.col(j).try_as_col_major().expect("contiguous").as_slice();
+        for (x, &y) in d.iter_mut().zip(s) {
+            *x = f(y);
+        }
+    }
+}
+
+/// `x += c g`, optionally clipped to [lo, hi].
+fn zip_update<T: Real>(x: faer::MatMut<T>, g: faer::MatRef<T>, c: T, clip: Option<(T, T)>) {
+    let mut x = x;
+    for j in 0..g.ncols() {
+        let d = x.rb_mut().col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+        let s = g.col(j).try_as_col_major().expect("contiguous").as_slice();
+        match clip {
+            None => d.iter_mut().zip(s).for_each(|(a, &b)| *a += c * b),
+            Some((lo, hi)) => d.iter_mut().zip(s).for_each(|(a, &b)| *a = (*a + c * b).max(lo).min(hi)),
+        }
+    }
+}
+
+use faer::reborrow::ReborrowMut;
+
+/// Calls `f` on every entry of `m` (column by column).
+fn entries<T: Real>(m: &Mat<T>) -> impl Iterator<Item = T> + '_ {
+    (0..m.ncols()).flat_map(move |j| (0..m.nrows()).map(move |i| m[(i, j)]))
+}
+
+#[cfg(test)]
+mod tests;
