@@ -24,6 +24,7 @@ pub mod netfile;
 pub mod network;
 pub mod plot;
 pub mod solvers;
+pub mod train;
 pub mod turing;
 
 pub use error::{Error, Result};

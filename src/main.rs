@@ -20,6 +20,10 @@ enum Command {
     Simulate(cli::physics::SimulateArgs),
     /// Numerical checks: energy, adjoint (self-adjointness), gradient (EqProp vs exact).
     Check(cli::physics::CheckArgs),
+    /// Train a layered FHN (or Hopfield) network with EqProp on MNIST.
+    Train(cli::train::TrainArgs),
+    /// Evaluate a checkpoint on the test (or validation) split.
+    Eval(cli::train::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +32,8 @@ fn main() -> ExitCode {
         Command::Steady(a) => cli::physics::steady(a),
         Command::Simulate(a) => cli::physics::simulate(a),
         Command::Check(a) => cli::physics::check(a),
+        Command::Train(a) => cli::train::train(a),
+        Command::Eval(a) => cli::train::eval(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Subcommand implementations.
 
 pub mod physics;
+pub mod train;
 
 use fhn_eqprop::{Error, Result};
 use serde::Serialize;

@@ -135,6 +135,17 @@ impl<T: Real> Grads<T> {
     }
 }
 
+/// How the layered network relaxes (see [`LayeredNet::step`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Solver {
+    /// Explicit Euler (the paper's choice).
+    #[default]
+    Euler,
+    /// Diagonally preconditioned (semi-implicit) Euler on the activator.
+    Jacobi,
+}
+
 /// Preallocated buffers for relaxation (nothing is allocated per step).
 #[derive(Clone, Debug)]
 pub struct Workspace<T: Real> {
@@ -144,6 +155,7 @@ pub struct Workspace<T: Real> {
     input_drive: Mat<T>,
     input_drive_v: Mat<T>,
     diag: Vec<Vec<T>>,
+    stiffness: Vec<Vec<T>>,
     batch: usize,
 }
 
@@ -194,6 +206,7 @@ impl<T: Real> LayeredNet<T> {
             input_drive: zeros(w[1]),
             input_drive_v: zeros(w[1]),
             diag: w.iter().map(|&n| vec![T::zero(); n]).collect(),
+            stiffness: w.iter().map(|&n| vec![T::zero(); n]).collect(),
             batch,
         };
         self.refresh_diagonal(&mut ws);
@@ -216,6 +229,13 @@ impl<T: Real> LayeredNet<T> {
                     s += g;
                 }
                 ws.diag[l][j] += s;
+            }
+        }
+        // Constant part of ∂²Φ/∂u² per node: d_u (diag + g₀) − 1 (used by the Jacobi solver).
+        let (du, leak) = (T::lit(self.arch.fhn.d_u), T::lit(self.arch.leak));
+        for (st, d) in ws.stiffness.iter_mut().zip(&ws.diag) {
+            for (x, &dd) in st.iter_mut().zip(d) {
+                *x = du * (dd + leak) - T::one();
             }
         }
     }
@@ -300,10 +320,10 @@ impl<T: Real> LayeredNet<T> {
             let out = l + 1 == nl;
             let (bias, diag) = (&self.biases[l - 1], &ws.diag[l]);
             for b in 0..ws.batch {
-                let u = st.u[l].col(b);
-                let v = st.v[l].col(b);
-                let y = nudge.filter(|_| out).map(|n| (n.target.col(b), n.beta));
-                let gu = ws.gu[l].col_mut(b).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+                let u = col(&st.u[l], b);
+                let v = col(&st.v[l], b);
+                let y = nudge.filter(|_| out).map(|n| (col(n.target, b), n.beta));
+                let gu = col_mut(&mut ws.gu[l], b);
                 match kind {
                     Kind::Fhn => {
                         for k in 0..gu.len() {
@@ -314,7 +334,7 @@ impl<T: Real> LayeredNet<T> {
                     Kind::Hopfield => {
                         for k in 0..gu.len() {
                             let uk = u[k];
-                            let on = if uk > T::zero() && uk < T::one() { T::one() } else { T::zero() };
+                            let on = if uk >= T::zero() && uk <= T::one() { T::one() } else { T::zero() };
                             gu[k] = uk + on * (gu[k] - bias[k]);
                         }
                     }
@@ -325,7 +345,7 @@ impl<T: Real> LayeredNet<T> {
                     }
                 }
                 if inhib {
-                    let gv = ws.gv[l].col_mut(b).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+                    let gv = col_mut(&mut ws.gv[l], b);
                     let coupled = self.arch.inhibitor_coupling;
                     for k in 0..gv.len() {
                         let (uk, vk) = (u[k], v[k]);
@@ -337,17 +357,28 @@ impl<T: Real> LayeredNet<T> {
         }
     }
 
-    /// One explicit Euler step of size `dt` (forces must not be stale: this computes them).
-    pub fn step(&self, st: &mut BatchState<T>, ws: &mut Workspace<T>, nudge: Option<Nudge<T>>, dt: T, par: Par) {
+    /// One relaxation step of size `dt` (computes the forces first).
+    ///
+    /// [`Solver::Euler`]: `u ← u − dt/τ_u · ∂Φ/∂u`, `v ← v + dt ε/τ_v · ∂Φ/∂v` (paper §III).
+    /// [`Solver::Jacobi`]: the activator step is divided by `1 + dt/τ_u · max(0, h)`, with
+    /// `h = d_u(diag + g₀) + 3u² − 1 (+ β at the output)` the diagonal of ∂²Φ/∂u²: a diagonally
+    /// preconditioned (semi-implicit) step with the same fixed points that stays stable where
+    /// Euler explodes on stiff nodes.
+    pub fn step(&self, st: &mut BatchState<T>, ws: &mut Workspace<T>, nudge: Option<Nudge<T>>, dt: T, solver: Solver, par: Par) {
         self.forces(st, ws, nudge, par);
         let p = self.arch.fhn;
         let (ku, kv) = (dt / T::lit(p.tau_u), dt * T::lit(p.eps / p.tau_v));
         let inhib = self.arch.has_inhibitor();
-        for l in 1..self.layers() {
+        let nl = self.layers();
+        for l in 1..nl {
             let (u, g) = (st.u[l].as_mut(), ws.gu[l].as_ref());
-            match self.arch.kind {
-                Kind::Fhn => zip_update(u, g, -ku, None),
-                Kind::Hopfield => zip_update(u, g, -dt, Some((T::zero(), T::one()))),
+            match (self.arch.kind, solver) {
+                (Kind::Fhn, Solver::Euler) => zip_update(u, g, -ku, None),
+                (Kind::Fhn, Solver::Jacobi) => {
+                    let out_beta = nudge.filter(|_| l + 1 == nl).map_or(T::zero(), |n| n.beta.max(T::zero()));
+                    jacobi_update(u, g, ku, &ws.stiffness[l], out_beta);
+                }
+                (Kind::Hopfield, _) => zip_update(u, g, -dt, Some((T::zero(), T::one()))),
             }
             if inhib {
                 zip_update(st.v[l].as_mut(), ws.gv[l].as_ref(), kv, None);
@@ -355,8 +386,8 @@ impl<T: Real> LayeredNet<T> {
         }
     }
 
-    /// `steps` Euler steps; returns the residual ‖∂Φ/∂s‖∞ at the end. Non-finite or runaway
-    /// states (|u| > 1e6) are reported with the step and the layer.
+    /// `steps` relaxation steps. Non-finite or runaway states (|u| > 1e6) are reported with
+    /// the step and the layer. Call [`Self::residual`] for ‖∂Φ/∂s‖∞ afterwards.
     pub fn relax(
         &self,
         st: &mut BatchState<T>,
@@ -364,20 +395,34 @@ impl<T: Real> LayeredNet<T> {
         nudge: Option<Nudge<T>>,
         dt: T,
         steps: usize,
+        solver: Solver,
         par: Par,
-    ) -> Result<f64> {
+    ) -> Result<()> {
         for s in 0..steps {
-            self.step(st, ws, nudge, dt, par);
+            self.step(st, ws, nudge, dt, solver, par);
             if s % 8 == 7 || s + 1 == steps {
                 self.check_state(st, s)?;
             }
         }
-        Ok(self.residual(st, ws, nudge, par))
+        Ok(())
+    }
+
+    /// FLOPs per example of one training step: the input drive once, `relax_steps` force
+    /// evaluations (each 2 GEMMs per hidden layer pair, doubled with inhibitor coupling), and
+    /// `grad_phases` co-content GEMMs over all weight layers.
+    pub fn step_flops(&self, relax_steps: usize, grad_phases: usize) -> f64 {
+        let w = &self.arch.widths;
+        let all: f64 = (0..w.len() - 1).map(|l| (w[l] * w[l + 1]) as f64).sum();
+        let inner = all - (w[0] * w[1]) as f64;
+        let coupled = if self.arch.has_inhibitor() && self.arch.inhibitor_coupling { 2.0 } else { 1.0 };
+        2.0 * (w[0] * w[1]) as f64 * coupled + 4.0 * inner * coupled * relax_steps as f64 + 2.0 * all * grad_phases as f64
     }
 
     fn check_state(&self, st: &BatchState<T>, step: usize) -> Result<()> {
+        let limit = T::lit(1e6);
         for l in 1..self.layers() {
-            let bad = entries(&st.u[l]).chain(entries(&st.v[l])).find(|x| !(x.as_f64().abs() <= 1e6));
+            let all = (0..st.u[l].ncols()).flat_map(|b| col(&st.u[l], b).iter().chain(col(&st.v[l], b)));
+            let bad = all.copied().find(|x| !(x.abs() <= limit));
             if let Some(x) = bad {
                 return Err(Error::Diverged(format!(
                     "state {} at relaxation step {step}, layer {l}",
@@ -446,12 +491,17 @@ fn co_content<T: Real>(a: &Mat<T>, b: &Mat<T>, c: T, acc: &mut Mat<T>, par: Par)
     let two = T::lit(2.0);
     matmul(acc.as_mut(), Accum::Add, b, a.transpose(), -two * c, par);
     let sq = |m: &Mat<T>| -> Vec<T> {
-        (0..m.nrows()).map(|i| (0..m.ncols()).fold(T::zero(), |s, j| s + m[(i, j)] * m[(i, j)])).collect()
+        let mut out = vec![T::zero(); m.nrows()];
+        for j in 0..m.ncols() {
+            for (o, &x) in out.iter_mut().zip(col(m, j)) {
+                *o += x * x;
+            }
+        }
+        out
     };
     let (sa, sb) = (sq(a), sq(b));
     for j in 0..acc.ncols() {
-        let col = acc.col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut();
-        for (k, x) in col.iter_mut().enumerate() {
+        for (k, x) in col_mut(acc, j).iter_mut().enumerate() {
             *x += c * (sa[j] + sb[k]);
         }
     }
@@ -464,8 +514,8 @@ fn scale_in_place<T: Real>(m: &mut Mat<T>, c: T) {
 
 fn add_row_sums<T: Real>(m: &Mat<T>, c: T, out: &mut [T]) {
     for j in 0..m.ncols() {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o += c * m[(i, j)];
+        for (o, &x) in out.iter_mut().zip(col(m, j)) {
+            *o += c * x;
         }
     }
 }
@@ -485,6 +535,20 @@ fn zip_map<T: Real>(dst: faer::MatMut<T>, src: faer::MatRef<T>, f: impl Fn(T) ->
     }
 }
 
+/// `u ← u − k g / (1 + k max(0, base + extra + 3u²))`, column by column.
+fn jacobi_update<T: Real>(u: faer::MatMut<T>, g: faer::MatRef<T>, k: T, base: &[T], extra: T) {
+    let mut u = u;
+    let three = T::lit(3.0);
+    for j in 0..g.ncols() {
+        let d = u.rb_mut().col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+        let s = g.col(j).try_as_col_major().expect("contiguous").as_slice();
+        for ((x, &gx), &b) in d.iter_mut().zip(s).zip(base) {
+            let h = (b + extra + three * *x * *x).max(T::zero());
+            *x -= k * gx / (T::one() + k * h);
+        }
+    }
+}
+
 /// `x += c g`, optionally clipped to [lo, hi].
 fn zip_update<T: Real>(x: faer::MatMut<T>, g: faer::MatRef<T>, c: T, clip: Option<(T, T)>) {
     let mut x = x;
@@ -499,6 +563,18 @@ fn zip_update<T: Real>(x: faer::MatMut<T>, g: faer::MatRef<T>, c: T, clip: Optio
 }
 
 use faer::reborrow::ReborrowMut;
+
+/// Column `j` of a column-major matrix as a slice.
+#[inline]
+fn col<T: Real>(m: &Mat<T>, j: usize) -> &[T] {
+    m.col(j).try_as_col_major().expect("contiguous").as_slice()
+}
+
+/// Column `j` of a column-major matrix as a mutable slice.
+#[inline]
+fn col_mut<T: Real>(m: &mut Mat<T>, j: usize) -> &mut [T] {
+    m.col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut()
+}
 
 /// Calls `f` on every entry of `m` (column by column).
 fn entries<T: Real>(m: &Mat<T>) -> impl Iterator<Item = T> + '_ {

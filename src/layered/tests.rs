@@ -106,7 +106,8 @@ fn relax_to_steady(net: &LayeredNet<f64>, st: &mut BatchState<f64>, ws: &mut Wor
     net.prepare_input(st, ws, Par::Seq);
     let mut r = f64::MAX;
     for _ in 0..2000 {
-        r = net.relax(st, ws, nudge, 0.05, 100, Par::Seq).unwrap();
+        net.relax(st, ws, nudge, 0.05, 100, Solver::Euler, Par::Seq).unwrap();
+        r = net.residual(st, ws, nudge, Par::Seq);
         if r < 1e-13 {
             break;
         }
@@ -187,7 +188,8 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
     let mut ws = net.workspace(2);
     let mut st = net.init_state(inputs());
     net.prepare_input(&st, &mut ws, Par::Seq);
-    let r = net.relax(&mut st, &mut ws, None, 0.5, 200, Par::Seq).unwrap();
+    net.relax(&mut st, &mut ws, None, 0.5, 200, Solver::Euler, Par::Seq).unwrap();
+    let r = net.residual(&st, &mut ws, None, Par::Seq);
     assert!(r < 1e-10, "Hopfield residual {r}");
     // ∂E/∂W by finite differences of E at the fixed state.
     let energy = |n: &LayeredNet<f64>| -> f64 {

@@ -1,0 +1,139 @@
+//! `fhn train` and `fhn eval`.
+
+use super::print_json;
+use clap::Args;
+use fhn_eqprop::train::checkpoint;
+use fhn_eqprop::train::config::{TrainConfig, PRESETS};
+use fhn_eqprop::train::{evaluate, load_data, Trainer};
+use fhn_eqprop::{Error, Result};
+use faer::Par;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// Arguments of `fhn train`.
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Built-in preset: quick, paper, best, hopfield, tiny.
+    #[arg(long, default_value = "quick", conflicts_with = "config")]
+    preset: String,
+    /// TOML configuration file (every hyperparameter; see configs/).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run folder (default runs/<preset>-s<seed>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue from the run folder's checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Threads (GEMM parallelism); results are identical for the same seed and thread count.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Override the seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the number of epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Use a different MNIST-format directory (e.g. /usr/share/datasets/fashion-mnist).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+fn setup_threads(threads: usize) {
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+}
+
+/// `fhn train`.
+pub fn train(a: TrainArgs) -> Result<()> {
+    let mut cfg = match &a.config {
+        Some(p) => TrainConfig::load(p)?,
+        None => TrainConfig::preset(&a.preset)?,
+    };
+    if let Some(s) = a.seed {
+        cfg.seed = s;
+    }
+    if let Some(e) = a.epochs {
+        cfg.training.epochs = e;
+    }
+    if let Some(d) = &a.data {
+        cfg.data.dir = Some(d.clone());
+    }
+    cfg.validate()?;
+    if a.print_config {
+        print!("{}", cfg.to_toml());
+        return Ok(());
+    }
+    if a.threads == 0 {
+        return Err(Error::Invalid("--threads must be ≥ 1".into()));
+    }
+    setup_threads(a.threads);
+    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-s{}", cfg.name, cfg.seed)));
+    if !a.resume && out.join("checkpoint.safetensors").exists() {
+        return Err(Error::Invalid(format!(
+            "{} already holds a run; pass --resume to continue it or choose another --out",
+            out.display()
+        )));
+    }
+    let mut t = Trainer::new(cfg, &out, a.resume, a.threads)?;
+    let s = t.fit(a.threads)?;
+    println!(
+        "{}: best epoch {} — validation {:.2}%, test {:.2}% (final test {:.2}%), {:.0} s, {:.0} examples/s; results in {}",
+        s.name,
+        s.best_epoch,
+        100.0 * s.best_val_error,
+        100.0 * s.test_error_at_best,
+        100.0 * s.final_test_error,
+        s.train_seconds,
+        s.examples_per_second,
+        out.display()
+    );
+    Ok(())
+}
+
+/// Arguments of `fhn eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A checkpoint written by `fhn train` (.safetensors).
+    checkpoint: PathBuf,
+    /// Split: test or val.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `fhn eval`.
+pub fn eval(a: EvalArgs) -> Result<()> {
+    setup_threads(a.threads);
+    let c = checkpoint::load(&a.checkpoint)?;
+    let data = load_data(&c.config)?;
+    let split = match a.split.as_str() {
+        "test" => &data.test,
+        "val" | "validation" => &data.val,
+        other => return Err(Error::Invalid(format!("unknown split '{other}' (test, val)"))),
+    };
+    let par = if a.threads <= 1 { Par::Seq } else { Par::rayon(a.threads) };
+    let e = evaluate(&c.net, &c.config, split, par)?;
+    if a.json {
+        return print_json(&json!({"checkpoint": a.checkpoint, "epoch": c.epoch, "split": a.split, "error": e.error, "cost": e.cost, "residual": e.residual}));
+    }
+    println!(
+        "{} (epoch {}): {} error {:.2}% ({} examples), cost {:.4}, free-phase residual {:.2e}",
+        a.checkpoint.display(),
+        c.epoch,
+        a.split,
+        100.0 * e.error,
+        split.len(),
+        e.cost,
+        e.residual
+    );
+    let _ = PRESETS;
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Checkpoints as safetensors (readable from Python): weights `w{l}` (n_{l+1} × n_l, row-major
+//! f32), biases `b{l}`, momentum buffers `mw{l}`/`mb{l}`; metadata holds the configuration
+//! (TOML), the completed epoch and the learning-rate scale. Written atomically.
+
+use super::config::TrainConfig;
+use crate::error::{Error, Result};
+use crate::layered::{Grads, LayeredNet};
+use faer::Mat;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Everything needed to resume or evaluate a run.
+pub struct Checkpoint {
+    /// The configuration the run used.
+    pub config: TrainConfig,
+    /// Completed epochs.
+    pub epoch: usize,
+    /// Current learning-rate scale (product of decays).
+    pub lr_scale: f64,
+    /// The network.
+    pub net: LayeredNet<f32>,
+    /// Momentum buffers.
+    pub momentum: Grads<f32>,
+}
+
+fn mat_bytes(m: &Mat<f32>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 * m.nrows() * m.ncols());
+    for i in 0..m.nrows() {
+        for j in 0..m.ncols() {
+            out.extend_from_slice(&m[(i, j)].to_le_bytes());
+        }
+    }
+    out
+}
+
+fn vec_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Serialises a checkpoint to bytes.
+pub fn to_bytes(c: &Checkpoint) -> Result<Vec<u8>> {
+    let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (l, w) in c.net.weights.iter().enumerate() {
+        named.push((format!("w{l}"), vec![w.nrows(), w.ncols()], mat_bytes(w)));
+        named.push((format!("mw{l}"), vec![w.nrows(), w.ncols()], mat_bytes(&c.momentum.w[l])));
+    }
+    for (l, b) in c.net.biases.iter().enumerate() {
+        named.push((format!("b{l}"), vec![b.len()], vec_bytes(b)));
+        named.push((format!("mb{l}"), vec![b.len()], vec_bytes(&c.momentum.b[l])));
+    }
+    let views: Vec<(String, TensorView)> = named
+        .iter()
+        .map(|(n, s, d)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), d).map_err(|e| Error::Invalid(e.to_string()))?)))
+        .collect::<Result<_>>()?;
+    let meta = HashMap::from([
+        ("format".to_string(), "fhn-eqprop-checkpoint-v1".to_string()),
+        ("config".to_string(), c.config.to_toml()),
+        ("epoch".to_string(), c.epoch.to_string()),
+        ("lr_scale".to_string(), format!("{:e}", c.lr_scale)),
+    ]);
+    safetensors::serialize(views, &Some(meta)).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// Writes a checkpoint atomically.
+pub fn save(path: &Path, c: &Checkpoint) -> Result<()> {
+    crate::io::write_atomic(path, &to_bytes(c)?)
+}
+
+/// Reads a checkpoint; every inconsistency is reported with the file's name.
+pub fn load(path: &Path) -> Result<Checkpoint> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |msg: String| Error::Parse { path: path.into(), line: None, msg };
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let meta = meta.metadata().clone().ok_or_else(|| bad("no metadata".into()))?;
+    let get = |k: &str| meta.get(k).cloned().ok_or_else(|| bad(format!("metadata lacks '{k}'")));
+    if get("format")? != "fhn-eqprop-checkpoint-v1" {
+        return Err(bad("unknown checkpoint format".into()));
+    }
+    let config = TrainConfig::from_toml(&get("config")?, path)?;
+    let epoch: usize = get("epoch")?.parse().map_err(|_| bad("bad epoch".into()))?;
+    let lr_scale: f64 = get("lr_scale")?.parse().map_err(|_| bad("bad lr_scale".into()))?;
+    let floats = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
+        let t = st.tensor(name).map_err(|e| bad(format!("tensor {name}: {e}")))?;
+        if t.dtype() != Dtype::F32 || t.shape() != shape {
+            return Err(bad(format!("tensor {name} has shape {:?}, expected {shape:?}", t.shape())));
+        }
+        let v: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(bad(format!("tensor {name} holds non-finite values")));
+        }
+        Ok(v)
+    };
+    let w = &config.model.widths;
+    let mut net = LayeredNet::<f32>::random(config.model.clone(), 0.0, false, &mut rand::rngs::mock::StepRng::new(0, 0))?;
+    let mut momentum = Grads::zeros_like(&net);
+    for l in 0..w.len() - 1 {
+        let shape = [w[l + 1], w[l]];
+        for (name, dst) in [(format!("w{l}"), &mut net.weights[l]), (format!("mw{l}"), &mut momentum.w[l])] {
+            let v = floats(&name, &shape)?;
+            *dst = Mat::from_fn(shape[0], shape[1], |i, j| v[i * shape[1] + j]);
+        }
+        net.biases[l] = floats(&format!("b{l}"), &[w[l + 1]])?;
+        momentum.b[l] = floats(&format!("mb{l}"), &[w[l + 1]])?;
+    }
+    Ok(Checkpoint { config, epoch, lr_scale, net, momentum })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn round_trip_and_corruption_detection() {
+        let config = TrainConfig::preset("tiny").unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let net = LayeredNet::<f32>::random(config.model.clone(), 0.1, false, &mut rng).unwrap();
+        let momentum = Grads::zeros_like(&net);
+        let c = Checkpoint { config, epoch: 3, lr_scale: 0.9, net, momentum };
+        let dir = std::env::temp_dir().join(format!("fhn-ckpt-{}", std::process::id()));
+        let p = dir.join("c.safetensors");
+        save(&p, &c).unwrap();
+        let back = load(&p).unwrap();
+        assert_eq!(back.epoch, 3);
+        assert_eq!(back.net.weights[1][(4, 7)], c.net.weights[1][(4, 7)]);
+        assert_eq!(back.config, c.config);
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 100]).unwrap();
+        let e = load(&p).err().unwrap().to_string();
+        assert!(e.contains("c.safetensors"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

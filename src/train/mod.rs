@@ -1,0 +1,514 @@
+//! EqProp training of layered networks on MNIST-format data: a config in, a run folder out
+//! (`config.toml`, `log.txt`, `metrics.jsonl`, `checkpoint.safetensors`, `best.safetensors`,
+//! `curves.png`, `results.json`).
+//!
+//! One step (docs/TRAINING.md): free phase from zero hidden state (`free_steps` Euler steps),
+//! then nudged phases of `nudge_steps` each started from the free state (+β, and −β when
+//! centered); `ΔW^l = −η_l/(2β) · (∂Φ/∂W^l(s^{+β}) − ∂Φ/∂W^l(s^{−β})) / B` (heavy-ball
+//! momentum optional).
+
+pub mod checkpoint;
+pub mod config;
+
+use crate::data::{load_mnist_dir, bundled_mnist_dir, Dataset, Split};
+use crate::error::{Error, Result};
+use crate::layered::{BatchState, Grads, LayeredNet, Nudge, Workspace};
+use checkpoint::Checkpoint;
+use config::TrainConfig;
+use faer::{Mat, Par};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Metrics of one epoch (one line of `metrics.jsonl`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Training error of the free phase during the epoch (before each update).
+    pub train_error: f64,
+    /// Mean training cost ½‖u_L − y‖²·2·cost_scale at the free state.
+    pub train_cost: f64,
+    /// Validation error.
+    pub val_error: f64,
+    /// Validation cost.
+    pub val_cost: f64,
+    /// Test error.
+    pub test_error: f64,
+    /// Mean free-phase residual ‖∂Φ/∂s‖∞ at the end of the free phase (training batches).
+    pub free_residual: f64,
+    /// Mean free-phase residual at evaluation (validation batches).
+    pub eval_residual: f64,
+    /// Frobenius norm of each weight matrix at the end of the epoch.
+    pub weight_norms: Vec<f64>,
+    /// Mean ‖ΔW^l‖/‖W^l‖ per update over the epoch.
+    pub update_ratios: Vec<f64>,
+    /// Wall time of the epoch's training part (s).
+    pub train_seconds: f64,
+    /// Training examples per second.
+    pub examples_per_second: f64,
+}
+
+/// Error, cost and residual of the free phase on a split.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Evaluation {
+    /// Fraction misclassified.
+    pub error: f64,
+    /// Mean cost.
+    pub cost: f64,
+    /// Mean end-of-phase residual.
+    pub residual: f64,
+}
+
+/// Loads the data set a configuration names.
+pub fn load_data(cfg: &TrainConfig) -> Result<Dataset> {
+    let dir = cfg.data.dir.clone().unwrap_or_else(bundled_mnist_dir);
+    let mut d = load_mnist_dir(&dir, cfg.data.validation)?;
+    if cfg.data.train_limit > 0 && cfg.data.train_limit < d.train.len() {
+        d.train = d.train.slice(0..cfg.data.train_limit);
+    }
+    if cfg.data.eval_limit > 0 {
+        d.val = d.val.slice(0..cfg.data.eval_limit.min(d.val.len()));
+        d.test = d.test.slice(0..cfg.data.eval_limit.min(d.test.len()));
+    }
+    Ok(d)
+}
+
+/// Reusable per-batch buffers: three phase states and the workspace.
+struct Phases {
+    free: BatchState<f32>,
+    plus: BatchState<f32>,
+    minus: BatchState<f32>,
+    target: Mat<f32>,
+    ws: Workspace<f32>,
+}
+
+impl Phases {
+    fn new(net: &LayeredNet<f32>, batch: usize) -> Self {
+        let free = net.init_state(Mat::zeros(net.arch.widths[0], batch));
+        Self {
+            plus: free.clone(),
+            minus: free.clone(),
+            free,
+            target: Mat::zeros(*net.arch.widths.last().unwrap(), batch),
+            ws: net.workspace(batch),
+        }
+    }
+
+    /// Loads examples `idx` of `split` into the clamped input and the targets; zeroes the rest.
+    fn load(&mut self, cfg: &TrainConfig, split: &Split, idx: &[usize]) {
+        let scale = (cfg.data.input_scale / 255.0) as f32;
+        let t = &cfg.training;
+        for (b, &i) in idx.iter().enumerate() {
+            let img = split.image(i);
+            for (k, &p) in img.iter().enumerate() {
+                self.free.u[0][(k, b)] = p as f32 * scale;
+            }
+            for c in 0..self.target.nrows() {
+                let on = c == split.labels[i] as usize;
+                self.target[(c, b)] = if on { t.target_on } else { t.target_off } as f32;
+            }
+        }
+        for l in 1..self.free.u.len() {
+            self.free.u[l].fill(0.0);
+            self.free.v[l].fill(0.0);
+        }
+    }
+}
+
+fn argmax_col(m: &Mat<f32>, b: usize) -> usize {
+    (0..m.nrows()).max_by(|&i, &j| m[(i, b)].total_cmp(&m[(j, b)])).unwrap_or(0)
+}
+
+/// Counts errors and sums the cost of the free state in `ph` for the first `n` columns.
+fn score(cfg: &TrainConfig, ph: &Phases, labels: impl Iterator<Item = u8>, n: usize) -> (usize, f64) {
+    let out = ph.free.u.last().unwrap();
+    let mut errors = 0;
+    let mut cost = 0.0;
+    for (b, y) in labels.take(n).enumerate() {
+        errors += usize::from(argmax_col(out, b) != y as usize);
+        for c in 0..out.nrows() {
+            cost += cfg.training.cost_scale * (out[(c, b)] - ph.target[(c, b)]).powi(2) as f64;
+        }
+    }
+    (errors, cost)
+}
+
+/// Free-phase evaluation of `net` on `split` with `steps` Euler steps.
+pub fn evaluate(net: &LayeredNet<f32>, cfg: &TrainConfig, split: &Split, par: Par) -> Result<Evaluation> {
+    let bs = cfg.training.eval_batch_size.min(split.len()).max(1);
+    let mut ph = Phases::new(net, bs);
+    let (mut errors, mut cost, mut res, mut batches) = (0usize, 0.0, 0.0, 0usize);
+    let all: Vec<usize> = (0..split.len()).collect();
+    for chunk in all.chunks(bs) {
+        if chunk.len() != bs {
+            ph = Phases::new(net, chunk.len());
+        }
+        ph.load(cfg, split, chunk);
+        net.prepare_input(&ph.free, &mut ph.ws, par);
+        let dt = cfg.training.dt as f32;
+        net.relax(&mut ph.free, &mut ph.ws, None, dt, cfg.training.eval_steps, cfg.training.solver, par)?;
+        res += net.residual(&ph.free, &mut ph.ws, None, par);
+        batches += 1;
+        let (e, c) = score(cfg, &ph, chunk.iter().map(|&i| split.labels[i]), chunk.len());
+        errors += e;
+        cost += c;
+    }
+    let n = split.len().max(1) as f64;
+    Ok(Evaluation { error: errors as f64 / n, cost: cost / n, residual: res / batches.max(1) as f64 })
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    /// Configuration.
+    pub cfg: TrainConfig,
+    /// Network.
+    pub net: LayeredNet<f32>,
+    momentum: Grads<f32>,
+    grads: Grads<f32>,
+    /// Completed epochs.
+    pub epoch: usize,
+    lr_scale: f64,
+    data: Dataset,
+    par: Par,
+    dir: PathBuf,
+    best_val: f64,
+}
+
+fn frob(m: &Mat<f32>) -> f64 {
+    (0..m.ncols()).map(|j| (0..m.nrows()).map(|i| (m[(i, j)] as f64).powi(2)).sum::<f64>()).sum::<f64>().sqrt()
+}
+
+impl Trainer {
+    /// A new run in `dir` (or resumed from `dir/checkpoint.safetensors` when `resume`).
+    pub fn new(cfg: TrainConfig, dir: &Path, resume: bool, threads: usize) -> Result<Self> {
+        let par = if threads <= 1 { Par::Seq } else { Par::rayon(threads) };
+        let ckpt_path = dir.join("checkpoint.safetensors");
+        let (cfg, net, momentum, epoch, lr_scale) = if resume && ckpt_path.exists() {
+            let c = checkpoint::load(&ckpt_path)?;
+            (c.config, c.net, c.momentum, c.epoch, c.lr_scale)
+        } else {
+            if resume {
+                return Err(Error::Invalid(format!("--resume: no checkpoint at {}", ckpt_path.display())));
+            }
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+            let net = LayeredNet::random(cfg.model.clone(), cfg.init.scale, cfg.init.fan_in_scaling, &mut rng)?;
+            let m = Grads::zeros_like(&net);
+            (cfg, net, m, 0, 1.0)
+        };
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        crate::io::write_atomic(&dir.join("config.toml"), cfg.to_toml().as_bytes())?;
+        let data = load_data(&cfg)?;
+        let grads = Grads::zeros_like(&net);
+        let mut t = Self { cfg, net, momentum, grads, epoch, lr_scale, data, par, dir: dir.into(), best_val: f64::INFINITY };
+        t.truncate_metrics()?;
+        Ok(t)
+    }
+
+    /// Keeps only metrics lines of completed (checkpointed) epochs; recovers the best validation.
+    fn truncate_metrics(&mut self) -> Result<()> {
+        let p = self.dir.join("metrics.jsonl");
+        let old = std::fs::read_to_string(&p).unwrap_or_default();
+        let kept: Vec<EpochMetrics> = old
+            .lines()
+            .filter_map(|l| serde_json::from_str::<EpochMetrics>(l).ok())
+            .filter(|m| m.epoch <= self.epoch)
+            .collect();
+        self.best_val = kept.iter().map(|m| m.val_error).fold(f64::INFINITY, f64::min);
+        let text: String = kept.iter().map(|m| serde_json::to_string(m).unwrap() + "\n").collect();
+        crate::io::write_atomic(&p, text.as_bytes())
+    }
+
+    fn log(&self, line: &str) -> Result<()> {
+        let p = self.dir.join("log.txt");
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&p).map_err(|e| Error::io(&p, e))?;
+        writeln!(f, "{line}").map_err(|e| Error::io(&p, e))?;
+        eprintln!("{line}");
+        Ok(())
+    }
+
+    /// One EqProp update on the batch loaded in `ph`; returns (errors, cost, residual).
+    fn train_batch(&mut self, ph: &mut Phases, labels: &[u8], ratios: &mut [f64]) -> Result<(usize, f64, f64)> {
+        let t = &self.cfg.training;
+        let (net, par, dt) = (&self.net, self.par, t.dt as f32);
+        net.prepare_input(&ph.free, &mut ph.ws, par);
+        net.relax(&mut ph.free, &mut ph.ws, None, dt, t.free_steps, t.solver, par)?;
+        let residual = net.residual(&ph.free, &mut ph.ws, None, par);
+        let (errors, cost) = score(&self.cfg, ph, labels.iter().copied(), labels.len());
+        // Φ + β·C with C = cost_scale‖u − y‖²: the output force is 2·cost_scale·β·(u − y), and
+        // (∂Φ/∂θ(s^β) − ∂Φ/∂θ(s^{−β}))/(2β) estimates dC/dθ.
+        let force = (2.0 * t.cost_scale * t.beta) as f32;
+        let denom = labels.len() as f32 * t.beta as f32 * if t.centered { 2.0 } else { 1.0 };
+        self.grads.clear();
+        ph.plus.clone_from(&ph.free);
+        let nudge = Nudge { target: &ph.target, beta: force };
+        net.relax(&mut ph.plus, &mut ph.ws, Some(nudge), dt, t.nudge_steps, t.solver, par)?;
+        net.accumulate_param_grad(&ph.plus, &mut ph.ws, 1.0 / denom, &mut self.grads, par);
+        let reference = if t.centered {
+            ph.minus.clone_from(&ph.free);
+            let nudge = Nudge { target: &ph.target, beta: -force };
+            net.relax(&mut ph.minus, &mut ph.ws, Some(nudge), dt, t.nudge_steps, t.solver, par)?;
+            &ph.minus
+        } else {
+            &ph.free
+        };
+        net.accumulate_param_grad(reference, &mut ph.ws, -1.0 / denom, &mut self.grads, par);
+        self.apply_update(ratios);
+        self.net.refresh_diagonal(&mut ph.ws);
+        Ok((errors, cost, residual))
+    }
+
+    fn apply_update(&mut self, ratios: &mut [f64]) {
+        let t = &self.cfg.training;
+        let (mu, s) = (t.momentum as f32, self.lr_scale as f32);
+        for l in 0..self.net.weights.len() {
+            let lr = t.lrs[l] as f32 * s;
+            let (w, g, m) = (&mut self.net.weights[l], &self.grads.w[l], &mut self.momentum.w[l]);
+            let mut du2 = 0.0f64;
+            for j in 0..w.ncols() {
+                for i in 0..w.nrows() {
+                    let step = mu * m[(i, j)] - lr * g[(i, j)];
+                    m[(i, j)] = step;
+                    w[(i, j)] += step;
+                    du2 += (step as f64).powi(2);
+                }
+            }
+            ratios[l] += du2.sqrt() / frob(w).max(1e-30);
+            let blr = t.bias_lr as f32 * s;
+            for ((b, g), m) in self.net.biases[l].iter_mut().zip(&self.grads.b[l]).zip(&mut self.momentum.b[l]) {
+                let step = mu * *m - blr * g;
+                *m = step;
+                *b += step;
+            }
+        }
+    }
+}
+
+/// Final summary of a run (`results.json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Preset/config name.
+    pub name: String,
+    /// Seed.
+    pub seed: u64,
+    /// Epochs completed.
+    pub epochs: usize,
+    /// Epoch with the lowest validation error (selected on validation only).
+    pub best_epoch: usize,
+    /// Validation error at the best epoch.
+    pub best_val_error: f64,
+    /// Test error at the best epoch (reported, never used for selection).
+    pub test_error_at_best: f64,
+    /// Test error after the last epoch.
+    pub final_test_error: f64,
+    /// Total training wall time (s).
+    pub train_seconds: f64,
+    /// Mean training examples per second.
+    pub examples_per_second: f64,
+    /// Threads used.
+    pub threads: usize,
+    /// Architecture widths.
+    pub widths: Vec<usize>,
+}
+
+impl Trainer {
+    /// Trains one epoch; returns its metrics (also appended to `metrics.jsonl`).
+    pub fn run_epoch(&mut self) -> Result<EpochMetrics> {
+        let epoch = self.epoch + 1;
+        let bs = self.cfg.training.batch_size.min(self.data.train.len());
+        let mut order: Vec<usize> = (0..self.data.train.len()).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
+        order.shuffle(&mut rng);
+        let batches = order.len() / bs;
+        let mut ph = Phases::new(&self.net, bs);
+        let mut ratios = vec![0.0; self.net.weights.len()];
+        let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
+        let bar = indicatif::ProgressBar::new((batches * bs) as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(epoch.to_string());
+        let start = Instant::now();
+        for k in 0..batches {
+            let idx = &order[k * bs..(k + 1) * bs];
+            ph.load(&self.cfg, &self.data.train, idx);
+            let labels: Vec<u8> = idx.iter().map(|&i| self.data.train.labels[i]).collect();
+            let (e, c, r) = self.train_batch(&mut ph, &labels, &mut ratios).map_err(|e| match e {
+                Error::Diverged(m) => Error::Diverged(format!("epoch {epoch}, batch {k}: {m}")),
+                e => e,
+            })?;
+            if self.net.weights.iter().any(|w| (0..w.ncols()).any(|j| (0..w.nrows()).any(|i| !w[(i, j)].is_finite()))) {
+                return Err(Error::Diverged(format!("epoch {epoch}, batch {k}: non-finite weights after the update")));
+            }
+            errors += e;
+            cost += c;
+            residual += r;
+            seen += bs;
+            bar.inc(bs as u64);
+            if k % 20 == 0 {
+                bar.set_message(format!("err {:.2}% res {:.1e}", 100.0 * errors as f64 / seen as f64, residual / (k + 1) as f64));
+            }
+            // Without a terminal the bar is hidden: log progress every tenth of an epoch instead.
+            if bar.is_hidden() && (k + 1) % (batches / 10).max(1) == 0 && k + 1 < batches {
+                let el = start.elapsed().as_secs_f64();
+                self.log(&format!(
+                    "  epoch {epoch}: {seen}/{} examples, {:.0} ex/s, running train error {:.2}%, residual {:.1e}",
+                    batches * bs,
+                    seen as f64 / el,
+                    100.0 * errors as f64 / seen as f64,
+                    residual / (k + 1) as f64
+                ))?;
+            }
+        }
+        bar.finish_and_clear();
+        let secs = start.elapsed().as_secs_f64();
+        let val = evaluate(&self.net, &self.cfg, &self.data.val, self.par)?;
+        let test = evaluate(&self.net, &self.cfg, &self.data.test, self.par)?;
+        let m = EpochMetrics {
+            epoch,
+            train_error: errors as f64 / seen.max(1) as f64,
+            train_cost: cost / seen.max(1) as f64,
+            val_error: val.error,
+            val_cost: val.cost,
+            test_error: test.error,
+            free_residual: residual / batches.max(1) as f64,
+            eval_residual: val.residual,
+            weight_norms: self.net.weights.iter().map(frob).collect(),
+            update_ratios: ratios.iter().map(|r| r / batches.max(1) as f64).collect(),
+            train_seconds: secs,
+            examples_per_second: seen as f64 / secs,
+        };
+        self.epoch = epoch;
+        self.lr_scale *= self.cfg.training.lr_decay;
+        self.commit_epoch(&m)?;
+        Ok(m)
+    }
+
+    /// Persists an epoch: checkpoint first (atomic), then the metrics line, then figures.
+    fn commit_epoch(&mut self, m: &EpochMetrics) -> Result<()> {
+        let ck = Checkpoint {
+            config: self.cfg.clone(),
+            epoch: self.epoch,
+            lr_scale: self.lr_scale,
+            net: self.net.clone(),
+            momentum: self.momentum.clone(),
+        };
+        if m.val_error < self.best_val {
+            self.best_val = m.val_error;
+            checkpoint::save(&self.dir.join("best.safetensors"), &ck)?;
+        }
+        checkpoint::save(&self.dir.join("checkpoint.safetensors"), &ck)?;
+        let p = self.dir.join("metrics.jsonl");
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&p).map_err(|e| Error::io(&p, e))?;
+        writeln!(f, "{}", serde_json::to_string(m).expect("metrics serialise")).map_err(|e| Error::io(&p, e))?;
+        self.log(&format!(
+            "epoch {:>3}: train {:.2}% val {:.2}% test {:.2}% | cost {:.4} | residual free {:.2e} eval {:.2e} | {:.0} ex/s | ‖ΔW‖/‖W‖ {:?}",
+            m.epoch,
+            100.0 * m.train_error,
+            100.0 * m.val_error,
+            100.0 * m.test_error,
+            m.train_cost,
+            m.free_residual,
+            m.eval_residual,
+            m.examples_per_second,
+            m.update_ratios.iter().map(|r| format!("{r:.1e}")).collect::<Vec<_>>()
+        ))?;
+        plot_curves(&self.dir)
+    }
+
+    /// Runs `batches` training steps on the first examples (no evaluation, no checkpoint) and
+    /// returns (seconds, FLOPs per example): the benchmark's unit of work.
+    pub fn time_steps(&mut self, batches: usize) -> Result<(f64, f64)> {
+        let bs = self.cfg.training.batch_size;
+        let mut ph = Phases::new(&self.net, bs);
+        let mut ratios = vec![0.0; self.net.weights.len()];
+        let n = self.data.train.len();
+        let start = Instant::now();
+        for k in 0..batches {
+            let idx: Vec<usize> = (0..bs).map(|i| (k * bs + i) % n).collect();
+            ph.load(&self.cfg, &self.data.train, &idx);
+            let labels: Vec<u8> = idx.iter().map(|&i| self.data.train.labels[i]).collect();
+            self.train_batch(&mut ph, &labels, &mut ratios)?;
+        }
+        let t = &self.cfg.training;
+        let phases = if t.centered { 2 } else { 1 };
+        let flops = self.net.step_flops(t.free_steps + 1 + phases * t.nudge_steps, 2);
+        Ok((start.elapsed().as_secs_f64(), flops))
+    }
+
+    /// Trains the remaining epochs and writes `results.json`.
+    pub fn fit(&mut self, threads: usize) -> Result<RunSummary> {
+        self.log(&format!(
+            "run {} ({}), widths {:?}, {} train / {} val / {} test examples, {} thread(s), starting after epoch {}",
+            self.dir.display(),
+            self.cfg.name,
+            self.cfg.model.widths,
+            self.data.train.len(),
+            self.data.val.len(),
+            self.data.test.len(),
+            threads,
+            self.epoch
+        ))?;
+        while self.epoch < self.cfg.training.epochs {
+            if let Err(e) = self.run_epoch() {
+                self.log(&format!("stopped: {e}; the last good checkpoint (epoch {}) is intact", self.epoch))?;
+                return Err(e);
+            }
+        }
+        let summary = summarise(&self.dir, &self.cfg, threads)?;
+        let body = serde_json::to_vec_pretty(&summary).expect("summary serialises");
+        crate::io::write_atomic(&self.dir.join("results.json"), &body)?;
+        Ok(summary)
+    }
+}
+
+/// Reads `metrics.jsonl` of a run folder.
+pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
+    let p = dir.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::Parse { path: p.clone(), line: Some(i + 1), msg: e.to_string() })
+        })
+        .collect()
+}
+
+fn summarise(dir: &Path, cfg: &TrainConfig, threads: usize) -> Result<RunSummary> {
+    let ms = read_metrics(dir)?;
+    let best = ms
+        .iter()
+        .min_by(|a, b| a.val_error.total_cmp(&b.val_error))
+        .ok_or_else(|| Error::Invalid("no epochs recorded".into()))?;
+    let secs: f64 = ms.iter().map(|m| m.train_seconds).sum();
+    let n: f64 = ms.iter().map(|m| m.examples_per_second * m.train_seconds).sum();
+    Ok(RunSummary {
+        name: cfg.name.clone(),
+        seed: cfg.seed,
+        epochs: ms.len(),
+        best_epoch: best.epoch,
+        best_val_error: best.val_error,
+        test_error_at_best: best.test_error,
+        final_test_error: ms.last().unwrap().test_error,
+        train_seconds: secs,
+        examples_per_second: n / secs,
+        threads,
+        widths: cfg.model.widths.clone(),
+    })
+}
+
+/// Writes `curves.png` (train/validation/test error per epoch) from `metrics.jsonl`.
+pub fn plot_curves(dir: &Path) -> Result<()> {
+    let ms = read_metrics(dir)?;
+    let s = |label: &str, f: fn(&EpochMetrics) -> f64| crate::plot::Series {
+        label: label.into(),
+        points: ms.iter().map(|m| (m.epoch as f64, 100.0 * f(m))).collect(),
+    };
+    let series = [s("train", |m| m.train_error), s("validation", |m| m.val_error), s("test", |m| m.test_error)];
+    crate::plot::line_plot(&dir.join("curves.png"), "EqProp learning curves", "epoch", "error (%)", &series, true)
+}
