@@ -17,6 +17,7 @@ pub mod data;
 pub mod eqprop;
 pub mod error;
 pub mod graph;
+pub mod hamiltonian;
 pub mod io;
 pub mod layered;
 pub mod model;

@@ -22,6 +22,8 @@ enum Command {
     Check(cli::physics::CheckArgs),
     /// Train a layered FHN (or Hopfield) network with EqProp on MNIST.
     Train(cli::train::TrainArgs),
+    /// Layer-wise (Hamiltonian) inference: forward recursion vs steady state, stable sweep.
+    Hamiltonian(cli::hamiltonian::HamiltonianArgs),
     /// Evaluate a checkpoint on the test (or validation) split.
     Eval(cli::train::EvalArgs),
 }
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cli::physics::check(a),
         Command::Train(a) => cli::train::train(a),
         Command::Eval(a) => cli::train::eval(a),
+        Command::Hamiltonian(a) => cli::hamiltonian::hamiltonian(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

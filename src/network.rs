@@ -271,7 +271,7 @@ impl FhnNetwork {
 
     /// Triplets of the Hessian of Φ (+βC) over free variables, ordered (u_free, v_free):
     /// `[[d_u L₁ + diag(3u² − 1) + βP, I], [I, −(d_v/ε) L₂ − αI]]` (paper eq. 9 up to sign).
-    fn hessian_triplets(&self, s: &State, nudge: Option<(&Cost, f64)>) -> Vec<(usize, usize, f64)> {
+    pub fn hessian_triplets(&self, s: &State, nudge: Option<(&Cost, f64)>) -> Vec<(usize, usize, f64)> {
         let p = &self.params;
         let nf = self.free.len();
         let mut pos = vec![usize::MAX; self.n()];

@@ -175,45 +175,53 @@ pub fn dopri45(
     })
 }
 
+/// A linear solver for the Newton step: solves `H(s) x = g` over the free variables.
+pub type LinearSolve<'a> = &'a dyn Fn(&FhnNetwork, &State, Option<(&Cost, f64)>, &[f64]) -> Result<Vec<f64>>;
+
+/// Dense LU with partial pivoting for at most 1 200 unknowns, faer's sparse LU above.
+pub fn default_linear_solve(net: &FhnNetwork, s: &State, nudge: Option<(&Cost, f64)>, g: &[f64]) -> Result<Vec<f64>> {
+    const DENSE_LIMIT: usize = 1200;
+    let rhs = Mat::from_fn(g.len(), 1, |r, _| g[r]);
+    let x = if g.len() <= DENSE_LIMIT {
+        net.hessian_dense(s, nudge).partial_piv_lu().solve(&rhs)
+    } else {
+        let lu = net
+            .hessian_sparse(s, nudge)
+            .sp_lu()
+            .map_err(|e| Error::Diverged(format!("singular Hessian in Newton: {e:?}")))?;
+        lu.solve(&rhs)
+    };
+    Ok((0..g.len()).map(|r| x[(r, 0)]).collect())
+}
+
 /// Newton's method on ∇Φ(+βC) = 0 from `s`, with backtracking on the residual.
-/// Dense LU when there are at most `DENSE_LIMIT` unknowns, sparse LU otherwise.
-pub fn newton(
+pub fn newton(net: &FhnNetwork, s: &mut State, nudge: Option<(&Cost, f64)>, tol: f64, max_iter: usize) -> Result<SolveReport> {
+    newton_with(net, s, nudge, tol, max_iter, &default_linear_solve)
+}
+
+/// Newton's method with a caller-chosen linear solver (e.g. the block-tridiagonal sweep).
+pub fn newton_with(
     net: &FhnNetwork,
     s: &mut State,
     nudge: Option<(&Cost, f64)>,
     tol: f64,
     max_iter: usize,
+    solve: LinearSolve,
 ) -> Result<SolveReport> {
-    const DENSE_LIMIT: usize = 1200;
-    let unknowns = 2 * net.free_nodes().len();
     let mut residual = net.residual(s, nudge);
     for iter in 0..max_iter {
         if residual <= tol {
-            return Ok(SolveReport {
-                steps: iter,
-                residual,
-                time: 0.0,
-            });
+            return Ok(SolveReport { steps: iter, residual, time: 0.0 });
         }
         let (gu, gv) = net.gradient(s, nudge);
-        let gvec = net.gather(&gu, &gv);
-        let g = Mat::from_fn(unknowns, 1, |r, _| gvec[r]);
-        let step = if unknowns <= DENSE_LIMIT {
-            net.hessian_dense(s, nudge).partial_piv_lu().solve(&g)
-        } else {
-            let lu = net
-                .hessian_sparse(s, nudge)
-                .sp_lu()
-                .map_err(|e| Error::Diverged(format!("singular Hessian in Newton: {e:?}")))?;
-            lu.solve(&g)
-        };
-        let (du, dv) = net.scatter(&(0..unknowns).map(|r| step[(r, 0)]).collect::<Vec<_>>());
+        let step = solve(net, s, nudge, &net.gather(&gu, &gv))?;
+        let (du, dv) = net.scatter(&step);
         let mut alpha = 1.0;
         loop {
             let mut trial = s.clone();
-            for i in net.free_nodes() {
-                trial.u[*i] -= alpha * du[*i];
-                trial.v[*i] -= alpha * dv[*i];
+            for &i in net.free_nodes() {
+                trial.u[i] -= alpha * du[i];
+                trial.v[i] -= alpha * dv[i];
             }
             let r = net.residual(&trial, nudge);
             if r.is_finite() && (r < residual || alpha < 1e-3) {
@@ -225,18 +233,9 @@ pub fn newton(
         }
     }
     if residual <= tol {
-        return Ok(SolveReport {
-            steps: max_iter,
-            residual,
-            time: 0.0,
-        });
+        return Ok(SolveReport { steps: max_iter, residual, time: 0.0 });
     }
-    Err(Error::NotConverged {
-        what: "Newton".into(),
-        residual,
-        iterations: max_iter,
-        tol,
-    })
+    Err(Error::NotConverged { what: "Newton".into(), residual, iterations: max_iter, tol })
 }
 
 /// A steady state: adaptive time stepping from `s` until the residual is below `guess_tol`

@@ -190,6 +190,14 @@ impl<T: Real> LayeredNet<T> {
         })
     }
 
+    /// All-zero weights and biases.
+    pub fn zeros(arch: Arch) -> Result<Self> {
+        arch.validate()?;
+        let weights = (0..arch.depth()).map(|l| Mat::zeros(arch.widths[l + 1], arch.widths[l])).collect();
+        let biases = arch.widths[1..].iter().map(|&n| vec![T::zero(); n]).collect();
+        Ok(Self { arch, weights, biases })
+    }
+
     /// Number of layers including the input.
     pub fn layers(&self) -> usize {
         self.arch.widths.len()

@@ -94,7 +94,7 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
         Ok(v)
     };
     let w = &config.model.widths;
-    let mut net = LayeredNet::<f32>::random(config.model.clone(), 0.0, false, &mut rand::rngs::mock::StepRng::new(0, 0))?;
+    let mut net = LayeredNet::<f32>::zeros(config.model.clone())?;
     let mut momentum = Grads::zeros_like(&net);
     for l in 0..w.len() - 1 {
         let shape = [w[l + 1], w[l]];

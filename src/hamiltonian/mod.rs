@@ -1,0 +1,68 @@
+//! Hamiltonian (layer-wise) inference: forward recursions in depth for the deep residual FHN
+//! network and the deep EBM, their error growth, and the stable block-tridiagonal solver
+//! (docs/HAMILTONIAN.md).
+
+pub mod analysis;
+pub mod blocktri;
+pub mod ebm;
+pub mod resnet;
+
+use faer::Mat;
+use serde::Serialize;
+
+/// Largest |eigenvalue| of the Jacobian (central differences, step 1e-6) of a map ℝᵈ → ℝᵈ.
+pub fn max_multiplier(map: impl Fn(&[f64]) -> Vec<f64>, x0: &[f64]) -> f64 {
+    let d = x0.len();
+    let mut j = Mat::<f64>::zeros(d, d);
+    for c in 0..d {
+        let (mut xp, mut xm) = (x0.to_vec(), x0.to_vec());
+        xp[c] += 1e-6;
+        xm[c] -= 1e-6;
+        let (yp, ym) = (map(&xp), map(&xm));
+        for r in 0..d {
+            j[(r, c)] = (yp[r] - ym[r]) / 2e-6;
+        }
+    }
+    j.eigenvalues().map(|ev| ev.iter().map(|z| z.norm()).fold(0.0, f64::max)).unwrap_or(f64::NAN)
+}
+
+/// Per-layer error of a recursion against the reference, with the derived figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorCurve {
+    /// max_k |x_rec − x_ref| per layer (∞ once non-finite).
+    pub per_layer: Vec<f64>,
+    /// Layers reproduced within 1e-3 before the first larger error.
+    pub faithful_depth: usize,
+    /// Per-layer growth factor fitted on the layers with 1e-13 < error < 1e-3 (NaN if < 3 such).
+    pub growth_factor: f64,
+}
+
+/// Compares recursed layers with reference layers (same shapes).
+pub fn error_curve(recursed: &[Vec<f64>], reference: &[Vec<f64>]) -> ErrorCurve {
+    let per_layer: Vec<f64> = recursed
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| {
+            let e = a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+            if e.is_finite() && a.iter().all(|x| x.is_finite()) { e } else { f64::INFINITY }
+        })
+        .collect();
+    let faithful_depth = per_layer.iter().position(|&e| !(e <= 1e-3)).unwrap_or(per_layer.len());
+    let pts: Vec<(f64, f64)> = per_layer
+        .iter()
+        .enumerate()
+        .take(faithful_depth)
+        .filter(|(_, &e)| e > 1e-13 && e < 1e-3)
+        .map(|(i, &e)| (i as f64, e.log10()))
+        .collect();
+    let growth_factor = if pts.len() < 3 {
+        f64::NAN
+    } else {
+        let n = pts.len() as f64;
+        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
+        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        10f64.powf(sxy / sxx)
+    };
+    ErrorCurve { per_layer, faithful_depth, growth_factor }
+}
