@@ -29,28 +29,50 @@ fn gemm_gflops(m: usize, k: usize, n: usize, par: Par, reps: usize) -> f64 {
 }
 
 fn main() {
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(2).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build_global();
     let dir = std::env::temp_dir().join(format!("fhn-bench-{}", std::process::id()));
     println!("f32 GEMM peak (faer):");
     let mut peak = [0.0; 3];
     for threads in [1usize, 2] {
-        let par = if threads == 1 { Par::Seq } else { Par::rayon(threads) };
+        let par = if threads == 1 {
+            Par::Seq
+        } else {
+            Par::rayon(threads)
+        };
         peak[threads] = gemm_gflops(1024, 1024, 1024, par, 7);
         let shaped = gemm_gflops(512, 512, 128, par, 21);
-        println!("  {threads} thread(s): 1024³ {:.1} GFLOP/s; 512×512×128 {:.1} GFLOP/s", peak[threads], shaped);
+        println!(
+            "  {threads} thread(s): 1024³ {:.1} GFLOP/s; 512×512×128 {:.1} GFLOP/s",
+            peak[threads], shaped
+        );
     }
-    println!("\nEqProp training step, paper preset 784-512-512-512-512-10, 55 + 14 + 14 Euler steps:");
-    println!("  {:>7} {:>6} {:>12} {:>14} {:>10} {:>12}", "threads", "batch", "examples/s", "MFLOP/example", "GFLOP/s", "% of peak");
+    println!(
+        "\nEqProp training step, paper preset 784-512-512-512-512-10, 55 + 14 + 14 Euler steps:"
+    );
+    println!(
+        "  {:>7} {:>6} {:>12} {:>14} {:>10} {:>12}",
+        "threads", "batch", "examples/s", "MFLOP/example", "GFLOP/s", "% of peak"
+    );
     for threads in [1usize, 2] {
         for batch in [1usize, 32, 128] {
             let mut cfg = TrainConfig::preset("paper").expect("preset");
             cfg.training.batch_size = batch;
             cfg.data.train_limit = 4096;
             cfg.data.eval_limit = 100;
-            let mut t = Trainer::new(cfg, &dir.join(format!("t{threads}b{batch}")), false, threads).expect("trainer");
+            let mut t = Trainer::new(
+                cfg,
+                &dir.join(format!("t{threads}b{batch}")),
+                false,
+                threads,
+            )
+            .expect("trainer");
             t.time_steps(2).expect("warm-up");
             let batches = (512 / batch).max(4);
-            let samples: Vec<f64> = (0..3).map(|_| t.time_steps(batches).expect("steps").0).collect();
+            let samples: Vec<f64> = (0..3)
+                .map(|_| t.time_steps(batches).expect("steps").0)
+                .collect();
             let flops = t.time_steps(1).expect("flops").1;
             let ex_s = (batches * batch) as f64 / median(samples);
             let gflops = ex_s * flops / 1e9;

@@ -93,11 +93,24 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 /// Parses an IDX image file (magic 0x803); returns (bytes, count, pixels per image).
 pub fn parse_images(path: &Path, b: &[u8]) -> Result<(Vec<u8>, usize, usize)> {
     if b.len() < 16 || be_u32(b, 0) != 0x803 {
-        return Err(bad(path, "not an IDX image file (magic 0x00000803 expected)".into()));
+        return Err(bad(
+            path,
+            "not an IDX image file (magic 0x00000803 expected)".into(),
+        ));
     }
-    let (n, r, c) = (be_u32(b, 4) as usize, be_u32(b, 8) as usize, be_u32(b, 12) as usize);
+    let (n, r, c) = (
+        be_u32(b, 4) as usize,
+        be_u32(b, 8) as usize,
+        be_u32(b, 12) as usize,
+    );
     if b.len() != 16 + n * r * c {
-        return Err(bad(path, format!("header says {n}×{r}×{c} pixels but the file holds {} bytes of data (truncated?)", b.len() - 16)));
+        return Err(bad(
+            path,
+            format!(
+                "header says {n}×{r}×{c} pixels but the file holds {} bytes of data (truncated?)",
+                b.len() - 16
+            ),
+        ));
     }
     Ok((b[16..].to_vec(), n, r * c))
 }
@@ -105,14 +118,26 @@ pub fn parse_images(path: &Path, b: &[u8]) -> Result<(Vec<u8>, usize, usize)> {
 /// Parses an IDX label file (magic 0x801).
 pub fn parse_labels(path: &Path, b: &[u8]) -> Result<Vec<u8>> {
     if b.len() < 8 || be_u32(b, 0) != 0x801 {
-        return Err(bad(path, "not an IDX label file (magic 0x00000801 expected)".into()));
+        return Err(bad(
+            path,
+            "not an IDX label file (magic 0x00000801 expected)".into(),
+        ));
     }
     let n = be_u32(b, 4) as usize;
     if b.len() != 8 + n {
-        return Err(bad(path, format!("header says {n} labels but the file holds {} (truncated?)", b.len() - 8)));
+        return Err(bad(
+            path,
+            format!(
+                "header says {n} labels but the file holds {} (truncated?)",
+                b.len() - 8
+            ),
+        ));
     }
     if let Some(i) = b[8..].iter().position(|&l| l > 9) {
-        return Err(bad(path, format!("label {} at index {i} is not a digit 0..9", b[8 + i])));
+        return Err(bad(
+            path,
+            format!("label {} at index {i} is not a digit 0..9", b[8 + i]),
+        ));
     }
     Ok(b[8..].to_vec())
 }
@@ -127,7 +152,10 @@ fn expected_sums(dir: &Path) -> Result<Option<Vec<(String, String)>>> {
         text.lines()
             .filter_map(|l| {
                 let mut it = l.split_whitespace();
-                Some((it.next()?.to_string(), it.next()?.trim_start_matches('*').to_string()))
+                Some((
+                    it.next()?.to_string(),
+                    it.next()?.trim_start_matches('*').to_string(),
+                ))
             })
             .map(|(h, f)| (f, h))
             .collect(),
@@ -141,11 +169,17 @@ fn load_split(dir: &Path, prefix: &str, sums: &Option<Vec<(String, String)>>) ->
         let path = dir.join(&name);
         let (raw, bytes) = read_gz(&path)?;
         if let Some(list) = sums {
-            let want = list.iter().find(|(f, _)| *f == name).map(|(_, h)| h.clone());
+            let want = list
+                .iter()
+                .find(|(f, _)| *f == name)
+                .map(|(_, h)| h.clone());
             let got = format!("{:x}", Sha256::digest(&raw));
             match want {
                 Some(h) if h != got => {
-                    return Err(bad(&path, format!("SHA-256 mismatch: expected {h}, got {got}")))
+                    return Err(bad(
+                        &path,
+                        format!("SHA-256 mismatch: expected {h}, got {got}"),
+                    ))
                 }
                 None => return Err(bad(&path, "no entry in SHA256SUMS".into())),
                 _ => {}
@@ -156,7 +190,10 @@ fn load_split(dir: &Path, prefix: &str, sums: &Option<Vec<(String, String)>>) ->
     let (images, n, pixels) = parse_images(&parts[0].0, &parts[0].1)?;
     let labels = parse_labels(&parts[1].0, &parts[1].1)?;
     if labels.len() != n {
-        return Err(bad(&parts[1].0, format!("{} labels for {n} images", labels.len())));
+        return Err(bad(
+            &parts[1].0,
+            format!("{} labels for {n} images", labels.len()),
+        ));
     }
     Ok(Split {
         images,
@@ -171,7 +208,10 @@ pub fn load_mnist_dir(dir: &Path, val: usize) -> Result<Dataset> {
     let full = load_split(dir, "train", &sums)?;
     let test = load_split(dir, "t10k", &sums)?;
     if val >= full.len() {
-        return Err(Error::Invalid(format!("validation size {val} ≥ training set size {}", full.len())));
+        return Err(Error::Invalid(format!(
+            "validation size {val} ≥ training set size {}",
+            full.len()
+        )));
     }
     let cut = full.len() - val;
     Ok(Dataset {
@@ -188,22 +228,37 @@ mod tests {
     #[test]
     fn bundled_mnist_is_canonical() {
         let d = load_mnist_dir(&bundled_mnist_dir(), 10_000).unwrap();
-        assert_eq!((d.train.len(), d.val.len(), d.test.len()), (50_000, 10_000, 10_000));
+        assert_eq!(
+            (d.train.len(), d.val.len(), d.test.len()),
+            (50_000, 10_000, 10_000)
+        );
         assert_eq!(&d.train.labels[..10], &[5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
         assert_eq!(&d.test.labels[..10], &[7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
         let mut counts = [0usize; 10];
         d.test.labels.iter().for_each(|&l| counts[l as usize] += 1);
-        assert_eq!(counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+        assert_eq!(
+            counts,
+            [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+        );
     }
 
     #[test]
     fn corrupt_and_truncated_files_are_named() {
         let dir = std::env::temp_dir().join(format!("fhn-data-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        for f in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+        for f in [
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        ] {
             std::fs::copy(bundled_mnist_dir().join(f), dir.join(f)).unwrap();
         }
-        std::fs::copy(bundled_mnist_dir().join("SHA256SUMS"), dir.join("SHA256SUMS")).unwrap();
+        std::fs::copy(
+            bundled_mnist_dir().join("SHA256SUMS"),
+            dir.join("SHA256SUMS"),
+        )
+        .unwrap();
         // Truncate the test labels: checksum mismatch names the file.
         let p = dir.join("t10k-labels-idx1-ubyte.gz");
         let b = std::fs::read(&p).unwrap();
@@ -213,10 +268,22 @@ mod tests {
         // Without checksums the truncated gzip stream itself is reported.
         std::fs::remove_file(dir.join("SHA256SUMS")).unwrap();
         let e = load_mnist_dir(&dir, 10_000).unwrap_err().to_string();
-        assert!(e.contains("t10k-labels-idx1-ubyte.gz") && e.contains("gzip"), "{e}");
+        assert!(
+            e.contains("t10k-labels-idx1-ubyte.gz") && e.contains("gzip"),
+            "{e}"
+        );
         // A label file with a wrong header.
-        assert!(parse_labels(Path::new("x"), &[0, 0, 8, 3, 0, 0, 0, 0]).unwrap_err().to_string().contains("magic"));
-        assert!(parse_images(Path::new("x"), &[0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 7]).unwrap_err().to_string().contains("truncated"));
+        assert!(parse_labels(Path::new("x"), &[0, 0, 8, 3, 0, 0, 0, 0])
+            .unwrap_err()
+            .to_string()
+            .contains("magic"));
+        assert!(parse_images(
+            Path::new("x"),
+            &[0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 7]
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("truncated"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

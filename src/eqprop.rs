@@ -54,11 +54,18 @@ pub fn eqprop_gradient(
 ) -> Result<Vec<f64>> {
     let plus = net.param_gradient(&nudged_state(net, free, cost, beta)?);
     let (minus, denom) = if centered {
-        (net.param_gradient(&nudged_state(net, free, cost, -beta)?), 2.0 * beta)
+        (
+            net.param_gradient(&nudged_state(net, free, cost, -beta)?),
+            2.0 * beta,
+        )
     } else {
         (net.param_gradient(free), beta)
     };
-    Ok(plus.iter().zip(&minus).map(|(p, m)| (p - m) / denom).collect())
+    Ok(plus
+        .iter()
+        .zip(&minus)
+        .map(|(p, m)| (p - m) / denom)
+        .collect())
 }
 
 /// Finite-difference dC/dθ_k for the given parameter indices (central, step `h`).
@@ -96,7 +103,12 @@ pub fn cosine(a: &[f64], b: &[f64]) -> f64 {
 
 /// ‖a − b‖ / ‖b‖.
 pub fn relative_error(a: &[f64], b: &[f64]) -> f64 {
-    let d: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+    let d: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt();
     d / b.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
@@ -178,7 +190,11 @@ pub fn check_gradient(net: &FhnNetwork, cost: &Cost, betas: &[f64]) -> Result<Gr
     let fd = finite_difference_gradient(net, &free, cost, &fd_indices, 1e-6)?;
     let at: Vec<f64> = fd_indices.iter().map(|&k| exact[k]).collect();
     let scale = at.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let fd_err = fd.iter().zip(&at).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale;
+    let fd_err = fd
+        .iter()
+        .zip(&at)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+        / scale;
     Ok(GradientReport {
         parameters: net.n_params(),
         residual: rep.residual,

@@ -82,7 +82,11 @@ impl Graph {
         while edges.len() < n - 1 + extra {
             let (a, b) = (rng.gen_range(0..n), rng.gen_range(0..n));
             if a != b {
-                edges.push(Edge { a, b, g: draw_g(rng) });
+                edges.push(Edge {
+                    a,
+                    b,
+                    g: draw_g(rng),
+                });
             }
         }
         Self { n, edges }
@@ -221,8 +225,14 @@ mod tests {
     #[test]
     fn rejects_self_loops_and_unknown_nodes() {
         let e = |a, b, g| Edge { a, b, g };
-        assert!(Graph::new(3, vec![e(0, 0, 1.0)]).unwrap_err().contains("self-loop"));
-        assert!(Graph::new(3, vec![e(0, 3, 1.0)]).unwrap_err().contains("outside"));
-        assert!(Graph::new(3, vec![e(0, 1, f64::INFINITY)]).unwrap_err().contains("non-finite"));
+        assert!(Graph::new(3, vec![e(0, 0, 1.0)])
+            .unwrap_err()
+            .contains("self-loop"));
+        assert!(Graph::new(3, vec![e(0, 3, 1.0)])
+            .unwrap_err()
+            .contains("outside"));
+        assert!(Graph::new(3, vec![e(0, 1, f64::INFINITY)])
+            .unwrap_err()
+            .contains("non-finite"));
     }
 }

@@ -7,11 +7,16 @@ use std::path::Path;
 /// Writes `bytes` to `path` via a temporary file in the same directory, fsync, then rename:
 /// a reader (or a killed process) never sees a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let tmp = dir.join(format!(
         ".{}.tmp",
-        path.file_name().map(|s| s.to_string_lossy()).unwrap_or_default()
+        path.file_name()
+            .map(|s| s.to_string_lossy())
+            .unwrap_or_default()
     ));
     let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
@@ -23,7 +28,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Encodes a 1-D or 2-D f64 array as `.npy` (version 1.0, little-endian, C order).
 pub fn npy_f64(shape: &[usize], data: &[f64]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_s = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let shape_s = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
     let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_s}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -49,7 +58,10 @@ mod tests {
         let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
         assert_eq!((10 + hlen) % 64, 0);
         assert_eq!(b.len(), 10 + hlen + 24);
-        assert_eq!(f64::from_le_bytes(b[10 + hlen..18 + hlen].try_into().unwrap()), 1.0);
+        assert_eq!(
+            f64::from_le_bytes(b[10 + hlen..18 + hlen].try_into().unwrap()),
+            1.0
+        );
     }
 
     #[test]

@@ -11,6 +11,12 @@
 //! - [`eqprop`]: EqProp gradients vs implicit differentiation vs finite differences.
 //! - [`turing`]: dispersion relation and Turing patterns on graphs.
 //! - [`netfile`]: the user network file format.
+//! - [`layered`]: deep layered FHN / Hopfield networks (batched GEMM relaxation).
+//! - [`data`], [`train`]: MNIST loading and EqProp training.
+//! - [`hamiltonian`]: layer-wise recursions and the block-tridiagonal sweep.
+
+// Index loops mirror the equations (u[k], G[k][j]) in the numerical kernels.
+#![allow(clippy::needless_range_loop)]
 
 pub mod adjoint;
 pub mod data;

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 mod cli;
 
 #[derive(Parser)]
-#[command(name = "fhn", version, about = "Equilibrium Propagation in diffusive FitzHugh–Nagumo networks")]
+#[command(
+    name = "fhn",
+    version,
+    about = "Equilibrium Propagation in diffusive FitzHugh–Nagumo networks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

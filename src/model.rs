@@ -69,7 +69,11 @@ impl FhnParams {
                 return Err(format!("parameter {name} is not finite ({x})"));
             }
         }
-        for (name, x) in [("tau_u", self.tau_u), ("tau_v", self.tau_v), ("eps", self.eps)] {
+        for (name, x) in [
+            ("tau_u", self.tau_u),
+            ("tau_v", self.tau_v),
+            ("eps", self.eps),
+        ] {
             if x <= 0.0 {
                 return Err(format!("parameter {name} must be > 0, got {x}"));
             }
@@ -80,7 +84,10 @@ impl FhnParams {
     /// Reaction terms f(u, v) = (u − u³ − v, ε(u − αv − β)).
     #[inline]
     pub fn reaction(&self, u: f64, v: f64) -> (f64, f64) {
-        (u - u * u * u - v, self.eps * (u - self.alpha * v - self.beta))
+        (
+            u - u * u * u - v,
+            self.eps * (u - self.alpha * v - self.beta),
+        )
     }
 
     /// Free energy F(u, v) = u²/2 − u⁴/4 − uv + αv²/2 + βv, with f = diag(1, −ε)∇F.
@@ -177,7 +184,11 @@ mod tests {
             let fv = (p.free_energy(u, v + h) - p.free_energy(u, v - h)) / (2.0 * h);
             let (ru, rv) = p.reaction(u, v);
             assert!((ru - fu).abs() <= 1e-7 * (1.0 + ru.abs()), "{ru} vs {fu}");
-            assert!((rv + p.eps * fv).abs() <= 1e-7 * (1.0 + rv.abs()), "{rv} vs {}", -p.eps * fv);
+            assert!(
+                (rv + p.eps * fv).abs() <= 1e-7 * (1.0 + rv.abs()),
+                "{rv} vs {}",
+                -p.eps * fv
+            );
         }
     }
 

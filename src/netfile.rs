@@ -97,7 +97,11 @@ fn params_from(raw: Option<RawParams>) -> std::result::Result<FhnParams, String>
     let mut p = match r.preset.as_deref().unwrap_or("table1") {
         "table1" => FhnParams::table1(),
         "parra-rivas" => FhnParams::parra_rivas(1.0, 1.0, 1.0, 0.0),
-        other => return Err(format!("unknown params preset '{other}' (table1, parra-rivas)")),
+        other => {
+            return Err(format!(
+                "unknown params preset '{other}' (table1, parra-rivas)"
+            ))
+        }
     };
     if let Some(d) = r.delta {
         p.d_u = d * d;
@@ -126,18 +130,27 @@ pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec> {
         msg,
     };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         err(line, e.message().to_string())
     })?;
     if raw.nodes == 0 {
-        return Err(err(entry_line(text, "nodes", 0).or(Some(1)), "the network has no nodes (nodes = 0)".into()));
+        return Err(err(
+            entry_line(text, "nodes", 0).or(Some(1)),
+            "the network has no nodes (nodes = 0)".into(),
+        ));
     }
     let params = params_from(raw.params).map_err(|m| err(entry_line(text, "[params]", 0), m))?;
     let n = raw.nodes;
     let graph = |key: &str, list: &[(usize, usize, f64)]| -> Result<Graph> {
         let edges: Vec<Edge> = list.iter().map(|&(a, b, g)| Edge { a, b, g }).collect();
         Graph::new(n, edges).map_err(|m| {
-            let idx: usize = m.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let idx: usize = m
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             err(entry_line(text, key, idx), format!("{key}: {m}"))
         })
     };
@@ -146,19 +159,33 @@ pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec> {
     let mut current = vec![0.0; n];
     for (i, &(node, c)) in raw.currents.iter().enumerate() {
         if node >= n || !c.is_finite() {
-            let why = if node >= n { format!("node {node} outside 0..{n}") } else { format!("non-finite current {c}") };
-            return Err(err(entry_line(text, "currents", i), format!("currents entry {i}: {why}")));
+            let why = if node >= n {
+                format!("node {node} outside 0..{n}")
+            } else {
+                format!("non-finite current {c}")
+            };
+            return Err(err(
+                entry_line(text, "currents", i),
+                format!("currents entry {i}: {why}"),
+            ));
         }
         current[node] += c;
     }
-    let clamps = raw.clamps.iter().map(|&(node, u, v)| Clamp { node, u, v }).collect();
+    let clamps = raw
+        .clamps
+        .iter()
+        .map(|&(node, u, v)| Clamp { node, u, v })
+        .collect();
     let network = FhnNetwork::new(params, g1, g2, current, clamps).map_err(|m| err(None, m))?;
     let cost = if raw.outputs.is_empty() {
         None
     } else {
         for (i, &(node, y)) in raw.outputs.iter().enumerate() {
             if node >= n || !y.is_finite() {
-                return Err(err(entry_line(text, "outputs", i), format!("outputs entry {i}: bad node {node} or target {y}")));
+                return Err(err(
+                    entry_line(text, "outputs", i),
+                    format!("outputs entry {i}: bad node {node} or target {y}"),
+                ));
             }
         }
         Some(Cost {
@@ -195,17 +222,25 @@ mod tests {
         let text = "nodes = 3\nactivator_edges = [\n  [0, 1, 1.0],\n  [1, 1, 1.0],\n]\n";
         let e = parse_str(text).unwrap_err().to_string();
         assert!(e.contains("test.toml:4") && e.contains("self-loop"), "{e}");
-        let e = parse_str("nodes = 3\nactivator_edges = [[0, 7, 1.0]]\n").unwrap_err().to_string();
+        let e = parse_str("nodes = 3\nactivator_edges = [[0, 7, 1.0]]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(":2") && e.contains("outside"), "{e}");
-        let e = parse_str("nodes = 3\nactivator_edges = [[0, 1, nan]]\n").unwrap_err().to_string();
+        let e = parse_str("nodes = 3\nactivator_edges = [[0, 1, nan]]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("non-finite"), "{e}");
         let e = parse_str("nodes = 0\n").unwrap_err().to_string();
         assert!(e.contains("no nodes"), "{e}");
-        let e = parse_str("nodes = 3\nactivator_edges = [[0, 1, 1.0]\n").unwrap_err().to_string();
+        let e = parse_str("nodes = 3\nactivator_edges = [[0, 1, 1.0]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("test.toml:"), "{e}");
         let e = parse_str("nodes = 3\nbogus = 1\n").unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
-        let e = parse_str("nodes = 3\n[params]\neps = -1\n").unwrap_err().to_string();
+        let e = parse_str("nodes = 3\n[params]\neps = -1\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("eps"), "{e}");
     }
 }

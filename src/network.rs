@@ -271,7 +271,11 @@ impl FhnNetwork {
 
     /// Triplets of the Hessian of Φ (+βC) over free variables, ordered (u_free, v_free):
     /// `[[d_u L₁ + diag(3u² − 1) + βP, I], [I, −(d_v/ε) L₂ − αI]]` (paper eq. 9 up to sign).
-    pub fn hessian_triplets(&self, s: &State, nudge: Option<(&Cost, f64)>) -> Vec<(usize, usize, f64)> {
+    pub fn hessian_triplets(
+        &self,
+        s: &State,
+        nudge: Option<(&Cost, f64)>,
+    ) -> Vec<(usize, usize, f64)> {
         let p = &self.params;
         let nf = self.free.len();
         let mut pos = vec![usize::MAX; self.n()];
@@ -316,7 +320,11 @@ impl FhnNetwork {
     }
 
     /// Sparse Hessian of Φ over free variables.
-    pub fn hessian_sparse(&self, s: &State, nudge: Option<(&Cost, f64)>) -> SparseColMat<usize, f64> {
+    pub fn hessian_sparse(
+        &self,
+        s: &State,
+        nudge: Option<(&Cost, f64)>,
+    ) -> SparseColMat<usize, f64> {
         let m = 2 * self.free.len();
         let t: Vec<_> = self
             .hessian_triplets(s, nudge)
@@ -333,7 +341,11 @@ impl FhnNetwork {
         let nf = self.free.len();
         let h = self.hessian_dense(s, None);
         Mat::from_fn(2 * nf, 2 * nf, |r, c| {
-            let scale = if r < nf { -1.0 / p.tau_u } else { p.eps / p.tau_v };
+            let scale = if r < nf {
+                -1.0 / p.tau_u
+            } else {
+                p.eps / p.tau_v
+            };
             scale * h[(r, c)]
         })
     }
@@ -454,7 +466,8 @@ pub fn check_energy(net: &FhnNetwork, s: &State, nudge: Option<(&Cost, f64)>) ->
     }
     let (du, dv) = net.velocity(s, nudge);
     let velocity_error = net.free_nodes().iter().fold(0.0f64, |m, &i| {
-        m.max((du[i] + gu[i] / p.tau_u).abs()).max((dv[i] - p.eps * gv[i] / p.tau_v).abs())
+        m.max((du[i] + gu[i] / p.tau_u).abs())
+            .max((dv[i] - p.eps * gv[i] / p.tau_v).abs())
     });
     EnergyReport {
         gradient_error,
@@ -522,7 +535,11 @@ pub(crate) mod tests {
             let (gp, gm) = (grad_at(&xp), grad_at(&xm));
             for r in 0..x0.len() {
                 let fd = (gp[r] - gm[r]) / (2.0 * eps);
-                assert!((fd - h[(r, k)]).abs() < 1e-6, "H[{r},{k}] {} vs {fd}", h[(r, k)]);
+                assert!(
+                    (fd - h[(r, k)]).abs() < 1e-6,
+                    "H[{r},{k}] {} vs {fd}",
+                    h[(r, k)]
+                );
             }
         }
         let sp = net.hessian_sparse(&s, None).to_dense();
@@ -542,7 +559,11 @@ pub(crate) mod tests {
             let fd = (net.with_params(&tp).potential(&s, None)
                 - net.with_params(&tm).potential(&s, None))
                 / 2e-6;
-            assert!((fd - an[k]).abs() < 1e-7 * (1.0 + an[k].abs()), "θ{k}: {fd} vs {}", an[k]);
+            assert!(
+                (fd - an[k]).abs() < 1e-7 * (1.0 + an[k].abs()),
+                "θ{k}: {fd} vs {}",
+                an[k]
+            );
         }
     }
 
@@ -552,7 +573,11 @@ pub(crate) mod tests {
         let g = Graph::path(3, 1.0);
         let err = FhnNetwork::new(p, g.clone(), g.clone(), vec![0.0; 2], vec![]).unwrap_err();
         assert!(err.contains("size mismatch"));
-        let clamp = Clamp { node: 5, u: 0.0, v: 0.0 };
+        let clamp = Clamp {
+            node: 5,
+            u: 0.0,
+            v: 0.0,
+        };
         let err = FhnNetwork::new(p, g.clone(), g.clone(), vec![0.0; 3], vec![clamp]).unwrap_err();
         assert!(err.contains("outside"));
         let err = FhnNetwork::new(p, Graph::empty(0), Graph::empty(0), vec![], vec![]).unwrap_err();

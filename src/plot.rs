@@ -69,7 +69,11 @@ pub fn line_plot(
     let pad = ((y1 - y0) * 0.05).max(1e-12);
     let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
-    let y_desc = if log_y { format!("log10 {y_label}") } else { y_label.to_string() };
+    let y_desc = if log_y {
+        format!("log10 {y_label}")
+    } else {
+        y_label.to_string()
+    };
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
         .margin(12)
@@ -89,7 +93,9 @@ pub fn line_plot(
             .draw_series(LineSeries::new(p, color.stroke_width(2)))
             .map_err(|e| plot_err(path, e))?
             .label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -120,7 +126,10 @@ pub fn space_time(path: &Path, title: &str, rows: &[Vec<f64>]) -> Result<()> {
         return Err(plot_err(path, "nothing to draw"));
     }
     let (nt, nx) = (rows.len(), rows[0].len());
-    let (lo, hi) = rows.iter().flatten().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    let (lo, hi) = rows
+        .iter()
+        .flatten()
+        .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
     let span = (hi - lo).max(1e-12);
     let root = BitMapBackend::new(path, (800, 700)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
@@ -142,7 +151,10 @@ pub fn space_time(path: &Path, title: &str, rows: &[Vec<f64>]) -> Result<()> {
         .draw_series(rows.iter().enumerate().flat_map(|(t, row)| {
             row.iter().enumerate().map(move |(i, &x)| {
                 let c = diverging((x - lo) / span);
-                Rectangle::new([(i as f64, t as f64), (i as f64 + 1.0, t as f64 + 1.0)], c.filled())
+                Rectangle::new(
+                    [(i as f64, t as f64), (i as f64 + 1.0, t as f64 + 1.0)],
+                    c.filled(),
+                )
             })
         }))
         .map_err(|e| plot_err(path, e))?;

@@ -85,11 +85,40 @@ const A: [[f64; 6]; 7] = [
     [0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
     [3.0 / 40.0, 9.0 / 40.0, 0.0, 0.0, 0.0, 0.0],
     [44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0, 0.0, 0.0, 0.0],
-    [19372.0 / 6561.0, -25360.0 / 2187.0, 64448.0 / 6561.0, -212.0 / 729.0, 0.0, 0.0],
-    [9017.0 / 3168.0, -355.0 / 33.0, 46732.0 / 5247.0, 49.0 / 176.0, -5103.0 / 18656.0, 0.0],
-    [35.0 / 384.0, 0.0, 500.0 / 1113.0, 125.0 / 192.0, -2187.0 / 6784.0, 11.0 / 84.0],
+    [
+        19372.0 / 6561.0,
+        -25360.0 / 2187.0,
+        64448.0 / 6561.0,
+        -212.0 / 729.0,
+        0.0,
+        0.0,
+    ],
+    [
+        9017.0 / 3168.0,
+        -355.0 / 33.0,
+        46732.0 / 5247.0,
+        49.0 / 176.0,
+        -5103.0 / 18656.0,
+        0.0,
+    ],
+    [
+        35.0 / 384.0,
+        0.0,
+        500.0 / 1113.0,
+        125.0 / 192.0,
+        -2187.0 / 6784.0,
+        11.0 / 84.0,
+    ],
 ];
-const B5: [f64; 7] = [35.0 / 384.0, 0.0, 500.0 / 1113.0, 125.0 / 192.0, -2187.0 / 6784.0, 11.0 / 84.0, 0.0];
+const B5: [f64; 7] = [
+    35.0 / 384.0,
+    0.0,
+    500.0 / 1113.0,
+    125.0 / 192.0,
+    -2187.0 / 6784.0,
+    11.0 / 84.0,
+    0.0,
+];
 const B4: [f64; 7] = [
     5179.0 / 57600.0,
     0.0,
@@ -165,7 +194,11 @@ pub fn dopri45(
             residual = net.residual(s, nudge);
             observe(t, s);
         }
-        let factor = if err == 0.0 { 5.0 } else { 0.9 * err.powf(-0.2) };
+        let factor = if err == 0.0 {
+            5.0
+        } else {
+            0.9 * err.powf(-0.2)
+        };
         h *= factor.clamp(0.2, 5.0);
     }
     Ok(SolveReport {
@@ -176,10 +209,16 @@ pub fn dopri45(
 }
 
 /// A linear solver for the Newton step: solves `H(s) x = g` over the free variables.
-pub type LinearSolve<'a> = &'a dyn Fn(&FhnNetwork, &State, Option<(&Cost, f64)>, &[f64]) -> Result<Vec<f64>>;
+pub type LinearSolve<'a> =
+    &'a dyn Fn(&FhnNetwork, &State, Option<(&Cost, f64)>, &[f64]) -> Result<Vec<f64>>;
 
 /// Dense LU with partial pivoting for at most 1 200 unknowns, faer's sparse LU above.
-pub fn default_linear_solve(net: &FhnNetwork, s: &State, nudge: Option<(&Cost, f64)>, g: &[f64]) -> Result<Vec<f64>> {
+pub fn default_linear_solve(
+    net: &FhnNetwork,
+    s: &State,
+    nudge: Option<(&Cost, f64)>,
+    g: &[f64],
+) -> Result<Vec<f64>> {
     const DENSE_LIMIT: usize = 1200;
     let rhs = Mat::from_fn(g.len(), 1, |r, _| g[r]);
     let x = if g.len() <= DENSE_LIMIT {
@@ -195,7 +234,13 @@ pub fn default_linear_solve(net: &FhnNetwork, s: &State, nudge: Option<(&Cost, f
 }
 
 /// Newton's method on ∇Φ(+βC) = 0 from `s`, with backtracking on the residual.
-pub fn newton(net: &FhnNetwork, s: &mut State, nudge: Option<(&Cost, f64)>, tol: f64, max_iter: usize) -> Result<SolveReport> {
+pub fn newton(
+    net: &FhnNetwork,
+    s: &mut State,
+    nudge: Option<(&Cost, f64)>,
+    tol: f64,
+    max_iter: usize,
+) -> Result<SolveReport> {
     newton_with(net, s, nudge, tol, max_iter, &default_linear_solve)
 }
 
@@ -211,7 +256,11 @@ pub fn newton_with(
     let mut residual = net.residual(s, nudge);
     for iter in 0..max_iter {
         if residual <= tol {
-            return Ok(SolveReport { steps: iter, residual, time: 0.0 });
+            return Ok(SolveReport {
+                steps: iter,
+                residual,
+                time: 0.0,
+            });
         }
         let (gu, gv) = net.gradient(s, nudge);
         let step = solve(net, s, nudge, &net.gather(&gu, &gv))?;
@@ -233,9 +282,18 @@ pub fn newton_with(
         }
     }
     if residual <= tol {
-        return Ok(SolveReport { steps: max_iter, residual, time: 0.0 });
+        return Ok(SolveReport {
+            steps: max_iter,
+            residual,
+            time: 0.0,
+        });
     }
-    Err(Error::NotConverged { what: "Newton".into(), residual, iterations: max_iter, tol })
+    Err(Error::NotConverged {
+        what: "Newton".into(),
+        residual,
+        iterations: max_iter,
+        tol,
+    })
 }
 
 /// A steady state: adaptive time stepping from `s` until the residual is below `guess_tol`
@@ -276,7 +334,11 @@ mod tests {
         let mut e = net.initial_state();
         let r = euler(&net, &mut e, None, 0.05, 40_000).unwrap();
         assert!(r.residual < 1e-8, "{r:?}");
-        let d = s.u.iter().zip(&e.u).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let d =
+            s.u.iter()
+                .zip(&e.u)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
         assert!(d < 1e-7, "Euler and Newton differ by {d}");
     }
 

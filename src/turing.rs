@@ -18,7 +18,11 @@ use serde::Serialize;
 /// Laplacian eigenvalues of the unit path graph of n nodes (Neumann ends): 4 sin²(πj/2n).
 pub fn path_eigenvalues(n: usize) -> Vec<f64> {
     (0..n)
-        .map(|j| 4.0 * (std::f64::consts::PI * j as f64 / (2.0 * n as f64)).sin().powi(2))
+        .map(|j| {
+            4.0 * (std::f64::consts::PI * j as f64 / (2.0 * n as f64))
+                .sin()
+                .powi(2)
+        })
         .collect()
 }
 
@@ -114,7 +118,13 @@ pub struct TuringRun {
 
 /// Simulates a path graph of `n` nodes from noise of size `noise` around the homogeneous state
 /// with u₀ > 0 (Turing-unstable for the demo parameters) until `t_end`.
-pub fn simulate_path(p: FhnParams, n: usize, t_end: f64, noise: f64, seed: u64) -> Result<TuringRun> {
+pub fn simulate_path(
+    p: FhnParams,
+    n: usize,
+    t_end: f64,
+    noise: f64,
+    seed: u64,
+) -> Result<TuringRun> {
     let qs = path_eigenvalues(n);
     let disp = dispersion(&p, &qs)
         .into_iter()
@@ -122,10 +132,13 @@ pub fn simulate_path(p: FhnParams, n: usize, t_end: f64, noise: f64, seed: u64) 
         .max_by(|a, b| a.u0.total_cmp(&b.u0))
         .ok_or_else(|| crate::Error::Invalid("no stable homogeneous state".into()))?;
     let g = Graph::path(n, 1.0);
-    let net = FhnNetwork::new(p, g.clone(), g, vec![0.0; n], vec![]).map_err(crate::Error::Invalid)?;
+    let net =
+        FhnNetwork::new(p, g.clone(), g, vec![0.0; n], vec![]).map_err(crate::Error::Invalid)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut s = State {
-        u: (0..n).map(|_| disp.u0 + noise * rng.gen_range(-1.0..1.0)).collect(),
+        u: (0..n)
+            .map(|_| disp.u0 + noise * rng.gen_range(-1.0..1.0))
+            .collect(),
         v: vec![disp.v0; n],
     };
     let j = disp.fastest_mode;
@@ -144,22 +157,36 @@ pub fn simulate_path(p: FhnParams, n: usize, t_end: f64, noise: f64, seed: u64) 
     };
     let u0 = disp.u0;
     dopri45(&net, &mut s, None, t_end, opts, |t, st| {
-        let c: f64 = st.u.iter().zip(&phi).map(|(u, f)| (u - u0) * f).sum::<f64>() / norm2;
+        let c: f64 =
+            st.u.iter()
+                .zip(&phi)
+                .map(|(u, f)| (u - u0) * f)
+                .sum::<f64>()
+                / norm2;
         trace.push((t, c.abs()));
         if t >= snap_dt * snapshots.len() as f64 {
             snapshots.push(st.u.clone());
         }
     })?;
     // Fit window: after transients (the fastest mode's partner decays), before amplitude 1e-4.
-    let t0 = trace.iter().find(|p| p.1 > 30.0 * noise / (n as f64).sqrt()).map_or(0.0, |p| p.0);
+    let t0 = trace
+        .iter()
+        .find(|p| p.1 > 30.0 * noise / (n as f64).sqrt())
+        .map_or(0.0, |p| p.0);
     let t1 = trace.iter().find(|p| p.1 > 1e-4).map_or(t_end, |p| p.0);
     let t_start = t0.max(t1 - 0.6 * (t1 - t0).max(0.0));
-    let window: Vec<&(f64, f64)> = trace.iter().filter(|p| p.0 >= t_start && p.0 <= t1).collect();
+    let window: Vec<&(f64, f64)> = trace
+        .iter()
+        .filter(|p| p.0 >= t_start && p.0 <= t1)
+        .collect();
     let xs: Vec<f64> = window.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = window.iter().map(|p| p.1.ln()).collect();
     let measured = linear_slope(&xs, &ys);
     let final_residual = net.residual(&s, None);
-    let sign_changes = s.u.windows(2).filter(|w| (w[0] - u0) * (w[1] - u0) < 0.0).count();
+    let sign_changes =
+        s.u.windows(2)
+            .filter(|w| (w[0] - u0) * (w[1] - u0) < 0.0)
+            .count();
     Ok(TuringRun {
         nodes: n,
         params: p,
@@ -204,7 +231,11 @@ mod tests {
         let pos = demo.iter().find(|d| d.u0 > 0.1).unwrap();
         assert!(pos.turing_unstable, "{pos:?}");
         // The unstable band (0.285, 1.908) of the linear analysis.
-        let band: Vec<f64> = qs.iter().copied().filter(|&q| demo_params().mode_growth_rate(pos.u0, q) > 0.0).collect();
+        let band: Vec<f64> = qs
+            .iter()
+            .copied()
+            .filter(|&q| demo_params().mode_growth_rate(pos.u0, q) > 0.0)
+            .collect();
         assert!((band[0] - 0.285).abs() < 2e-3 && (band.last().unwrap() - 1.908).abs() < 2e-3);
     }
 
@@ -221,7 +252,15 @@ mod tests {
     #[test]
     fn simulated_growth_rate_matches_dispersion_relation() {
         let run = simulate_path(demo_params(), 200, 400.0, 1e-8, 7).unwrap();
-        assert!(run.rate_relative_error < 0.02, "{:?}", (run.measured_rate, &run.dispersion, run.fit_window));
-        assert!(run.sign_changes >= 4, "no pattern formed: {}", run.sign_changes);
+        assert!(
+            run.rate_relative_error < 0.02,
+            "{:?}",
+            (run.measured_rate, &run.dispersion, run.fit_window)
+        );
+        assert!(
+            run.sign_changes >= 4,
+            "no pattern formed: {}",
+            run.sign_changes
+        );
     }
 }

@@ -74,25 +74,69 @@ pub struct EbmArgs {
 }
 
 fn figure(path: &Path, title: &str, steady: &[f64], rec: &[f64]) -> Result<()> {
-    let pts = |v: &[f64]| v.iter().enumerate().map(|(i, &x)| (i as f64, x)).filter(|p| p.1.abs() < 10.0).collect();
-    let s = [Series { label: "time-simulated steady state".into(), points: pts(steady) }, Series { label: "forward recursion (f64)".into(), points: pts(rec) }];
+    let pts = |v: &[f64]| {
+        v.iter()
+            .enumerate()
+            .map(|(i, &x)| (i as f64, x))
+            .filter(|p| p.1.abs() < 10.0)
+            .collect()
+    };
+    let s = [
+        Series {
+            label: "time-simulated steady state".into(),
+            points: pts(steady),
+        },
+        Series {
+            label: "forward recursion (f64)".into(),
+            points: pts(rec),
+        },
+    ];
     line_plot(path, title, "layer", "activity of one neuron", &s, false)
 }
 
 fn error_figure(path: &Path, f64e: &ErrorCurve, f32e: &ErrorCurve) -> Result<()> {
-    let pts = |c: &ErrorCurve| c.per_layer.iter().enumerate().map(|(i, &e)| (i as f64, e.max(1e-17))).filter(|p| p.1.is_finite()).collect();
-    let s = [Series { label: "f64".into(), points: pts(f64e) }, Series { label: "f32".into(), points: pts(f32e) }];
-    line_plot(path, "forward recursion error along depth", "layer", "max |error|", &s, true)
+    let pts = |c: &ErrorCurve| {
+        c.per_layer
+            .iter()
+            .enumerate()
+            .map(|(i, &e)| (i as f64, e.max(1e-17)))
+            .filter(|p| p.1.is_finite())
+            .collect()
+    };
+    let s = [
+        Series {
+            label: "f64".into(),
+            points: pts(f64e),
+        },
+        Series {
+            label: "f32".into(),
+            points: pts(f32e),
+        },
+    ];
+    line_plot(
+        path,
+        "forward recursion error along depth",
+        "layer",
+        "max |error|",
+        &s,
+        true,
+    )
 }
 
 fn print_costs(costs: &[Cost]) {
     for c in costs {
-        println!("  {:<48} residual {:.1e} in {:>7} steps, {:.3} s, ~{:.2e} FLOP", c.method, c.residual, c.steps, c.seconds, c.flops);
+        println!(
+            "  {:<48} residual {:.1e} in {:>7} steps, {:.3} s, ~{:.2e} FLOP",
+            c.method, c.residual, c.steps, c.seconds, c.flops
+        );
     }
 }
 
 fn print_curve(name: &str, c: &ErrorCurve) {
-    println!("  {name}: faithful depth {} layers (error ≤ 1e-3), fitted growth factor {:.2} per layer", c.faithful_depth, c.growth_factor);
+    println!(
+        "  {name}: faithful depth {} layers (error ≤ 1e-3), fitted growth factor {:.2} per layer",
+        c.faithful_depth, c.growth_factor
+    );
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
@@ -106,36 +150,75 @@ pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
         Which::FhnResnet(r) => {
             let rep = resnet_experiment(r.width, r.depth, r.delta, r.coupling, r.seed)?;
             let stem = format!("resnet_w{}_d{}", r.width, r.depth);
-            figure(&r.out.join(format!("{stem}_neuron.png")), &format!("FHN residual network {}×{}: neuron 0", r.width, r.depth), &rep.neuron0_steady, &rep.neuron0_recursed)?;
-            error_figure(&r.out.join(format!("{stem}_error.png")), &rep.f64_errors, &rep.f32_errors)?;
+            figure(
+                &r.out.join(format!("{stem}_neuron.png")),
+                &format!("FHN residual network {}×{}: neuron 0", r.width, r.depth),
+                &rep.neuron0_steady,
+                &rep.neuron0_recursed,
+            )?;
+            error_figure(
+                &r.out.join(format!("{stem}_error.png")),
+                &rep.f64_errors,
+                &rep.f32_errors,
+            )?;
             write_json(&r.out.join(format!("{stem}.json")), &rep)?;
             if r.json {
                 return print_json(&rep);
             }
-            println!("deep residual FHN network, width {}, depth {}, δ = {}, transverse coupling {}", r.width, r.depth, r.delta, r.coupling);
+            println!(
+                "deep residual FHN network, width {}, depth {}, δ = {}, transverse coupling {}",
+                r.width, r.depth, r.delta, r.coupling
+            );
             println!("  steady state: residual {:.1e} after time simulation, {:.1e} after block-sweep Newton", rep.residual_time_simulation, rep.residual_polished);
-            println!("  first recursed layer (2) error {:.1e}", rep.first_computed_layer_error);
+            println!(
+                "  first recursed layer (2) error {:.1e}",
+                rep.first_computed_layer_error
+            );
             print_curve("f64", &rep.f64_errors);
             print_curve("f32", &rep.f32_errors);
-            println!("  largest multiplier of the linearised layer map (homogeneous state): {:.3}", rep.max_multiplier_homogeneous);
-            println!("  discrete H along depth: max |H_i − H_1| = {:.3e}", rep.hamiltonian_drift);
+            println!(
+                "  largest multiplier of the linearised layer map (homogeneous state): {:.3}",
+                rep.max_multiplier_homogeneous
+            );
+            println!(
+                "  discrete H along depth: max |H_i − H_1| = {:.3e}",
+                rep.hamiltonian_drift
+            );
             print_costs(&rep.costs);
             println!("  figures and JSON in {}", r.out.display());
         }
         Which::Ebm(e) => {
             let rep = ebm_experiment(e.width, e.depth, e.gain, e.seed)?;
             let stem = format!("ebm_w{}_d{}", e.width, e.depth);
-            figure(&e.out.join(format!("{stem}_unit.png")), &format!("deep EBM {}×{}: unit 0", e.width, e.depth), &rep.unit0_steady, &rep.unit0_recursed)?;
-            error_figure(&e.out.join(format!("{stem}_error.png")), &rep.f64_errors, &rep.f32_errors)?;
+            figure(
+                &e.out.join(format!("{stem}_unit.png")),
+                &format!("deep EBM {}×{}: unit 0", e.width, e.depth),
+                &rep.unit0_steady,
+                &rep.unit0_recursed,
+            )?;
+            error_figure(
+                &e.out.join(format!("{stem}_error.png")),
+                &rep.f64_errors,
+                &rep.f32_errors,
+            )?;
             write_json(&e.out.join(format!("{stem}.json")), &rep)?;
             if e.json {
                 return print_json(&rep);
             }
-            println!("deep EBM (logistic ρ), width {}, depth {}, gain {}", e.width, e.depth, e.gain);
-            println!("  steady state: ‖∂E/∂v‖∞ {:.1e} after descent, {:.1e} after block-sweep Newton", rep.residual_time_simulation, rep.residual_polished);
+            println!(
+                "deep EBM (logistic ρ), width {}, depth {}, gain {}",
+                e.width, e.depth, e.gain
+            );
+            println!(
+                "  steady state: ‖∂E/∂v‖∞ {:.1e} after descent, {:.1e} after block-sweep Newton",
+                rep.residual_time_simulation, rep.residual_polished
+            );
             print_curve("f64", &rep.f64_errors);
             print_curve("f32", &rep.f32_errors);
-            println!("  largest multiplier of the linearised layer map (middle layer): {:.3}", rep.max_multiplier_middle);
+            println!(
+                "  largest multiplier of the linearised layer map (middle layer): {:.3}",
+                rep.max_multiplier_middle
+            );
             print_costs(&rep.costs);
             println!("  figures and JSON in {}", e.out.display());
         }

@@ -117,7 +117,9 @@ fn load_or_random(file: &Option<PathBuf>, n: usize, seed: u64) -> Result<(FhnNet
         }
         None => {
             if n < 4 {
-                return Err(Error::Invalid(format!("--random needs at least 4 nodes, got {n}")));
+                return Err(Error::Invalid(format!(
+                    "--random needs at least 4 nodes, got {n}"
+                )));
             }
             let cost = Cost {
                 outputs: vec![n / 4, n / 2, 3 * n / 4],
@@ -144,7 +146,10 @@ pub fn steady(a: SteadyArgs) -> Result<()> {
         return print_json(&json!({"report": rep, "seconds": secs, "u": s.u, "v": s.v}));
     }
     println!("steady state of {} ({} nodes)", a.file.display(), net.n());
-    println!("  residual ‖∂Φ‖∞ = {:.3e} after {} steps/iterations ({secs:.3} s)", rep.residual, rep.steps);
+    println!(
+        "  residual ‖∂Φ‖∞ = {:.3e} after {} steps/iterations ({secs:.3} s)",
+        rep.residual, rep.steps
+    );
     for i in 0..net.n().min(20) {
         println!("  node {i:>4}: u = {:>+.6}  v = {:>+.6}", s.u[i], s.v[i]);
     }
@@ -164,7 +169,7 @@ pub fn simulate(a: SimulateArgs) -> Result<()> {
     let mut rows = vec![s.u.clone()];
     let rep = match a.method {
         Method::Euler => {
-            if !(a.dt > 0.0) {
+            if a.dt.is_nan() || a.dt <= 0.0 {
                 return Err(Error::Invalid(format!("--dt must be > 0, got {}", a.dt)));
             }
             let steps = (a.t_end / a.dt).round() as usize;
@@ -176,32 +181,70 @@ pub fn simulate(a: SimulateArgs) -> Result<()> {
             }
             last
         }
-        Method::Dopri => dopri45(&net, &mut s, None, a.t_end, AdaptiveOptions::default(), |_, st| {
-            rows.push(st.u.clone())
-        })?,
+        Method::Dopri => dopri45(
+            &net,
+            &mut s,
+            None,
+            a.t_end,
+            AdaptiveOptions::default(),
+            |_, st| rows.push(st.u.clone()),
+        )?,
     };
     let png = a.out.join("space_time.png");
     plot::space_time(&png, "activator u (time downwards)", &rows)?;
     let residual = net.residual(&s, None);
     if a.json {
-        return print_json(&json!({"steps": rep.steps, "t_end": a.t_end, "residual": residual, "u": s.u, "v": s.v, "figure": png}));
+        return print_json(
+            &json!({"steps": rep.steps, "t_end": a.t_end, "residual": residual, "u": s.u, "v": s.v, "figure": png}),
+        );
     }
-    println!("simulated {} to t = {} ({} steps)", a.target, a.t_end, rep.steps);
-    println!("  final residual ‖∂Φ‖∞ = {residual:.3e}; space-time figure: {}", png.display());
+    println!(
+        "simulated {} to t = {} ({} steps)",
+        a.target, a.t_end, rep.steps
+    );
+    println!(
+        "  final residual ‖∂Φ‖∞ = {residual:.3e}; space-time figure: {}",
+        png.display()
+    );
     Ok(())
 }
 
 fn simulate_turing(a: &SimulateArgs) -> Result<()> {
     if a.nodes < 3 {
-        return Err(Error::Invalid(format!("--nodes must be ≥ 3, got {}", a.nodes)));
+        return Err(Error::Invalid(format!(
+            "--nodes must be ≥ 3, got {}",
+            a.nodes
+        )));
     }
     let p = FhnParams::parra_rivas(a.delta, 0.85, 1.08, 0.0);
     let run = turing::simulate_path(p, a.nodes, a.t_end, a.noise, a.seed)?;
     let st = a.out.join("turing_space_time.png");
     let prof = a.out.join("turing_profile.png");
-    plot::space_time(&st, &format!("FHN Turing pattern, path graph n = {}, δ = {}", a.nodes, a.delta), &run.snapshots)?;
-    let pts = run.final_u.iter().enumerate().map(|(i, &u)| (i as f64, u)).collect();
-    plot::line_plot(&prof, "final activator profile", "node", "u", &[plot::Series { label: "u".into(), points: pts }], false)?;
+    plot::space_time(
+        &st,
+        &format!(
+            "FHN Turing pattern, path graph n = {}, δ = {}",
+            a.nodes, a.delta
+        ),
+        &run.snapshots,
+    )?;
+    let pts = run
+        .final_u
+        .iter()
+        .enumerate()
+        .map(|(i, &u)| (i as f64, u))
+        .collect();
+    plot::line_plot(
+        &prof,
+        "final activator profile",
+        "node",
+        "u",
+        &[plot::Series {
+            label: "u".into(),
+            points: pts,
+        }],
+        false,
+    )?;
     let json_path = a.out.join("turing.json");
     let body = serde_json::to_vec_pretty(&run).map_err(|e| Error::Invalid(e.to_string()))?;
     write_atomic(&json_path, &body)?;
@@ -209,12 +252,32 @@ fn simulate_turing(a: &SimulateArgs) -> Result<()> {
         return print_json(&run);
     }
     let d = &run.dispersion;
-    println!("Turing demo: path graph of {} nodes, δ = {}, ε = 0.85, α = 1.08, β = 0", a.nodes, a.delta);
-    println!("  homogeneous state u0 = {:.5}, v0 = {:.5}; uniform-mode rate {:.4}", d.u0, d.v0, d.rate_uniform);
-    println!("  unstable modes: {}; fastest j = {} (q = {:.4}) predicted rate {:.5}", d.unstable_modes, d.fastest_mode, d.fastest_q, d.fastest_rate);
-    println!("  measured early growth rate {:.5} (relative error {:.2e}, window t ∈ [{:.1}, {:.1}])", run.measured_rate, run.rate_relative_error, run.fit_window.0, run.fit_window.1);
-    println!("  final residual ‖∂Φ‖∞ = {:.3e} at t = {}; {} sign changes of u − u0", run.final_residual, run.t_end, run.sign_changes);
-    println!("  figures: {}, {}; data: {}", st.display(), prof.display(), json_path.display());
+    println!(
+        "Turing demo: path graph of {} nodes, δ = {}, ε = 0.85, α = 1.08, β = 0",
+        a.nodes, a.delta
+    );
+    println!(
+        "  homogeneous state u0 = {:.5}, v0 = {:.5}; uniform-mode rate {:.4}",
+        d.u0, d.v0, d.rate_uniform
+    );
+    println!(
+        "  unstable modes: {}; fastest j = {} (q = {:.4}) predicted rate {:.5}",
+        d.unstable_modes, d.fastest_mode, d.fastest_q, d.fastest_rate
+    );
+    println!(
+        "  measured early growth rate {:.5} (relative error {:.2e}, window t ∈ [{:.1}, {:.1}])",
+        run.measured_rate, run.rate_relative_error, run.fit_window.0, run.fit_window.1
+    );
+    println!(
+        "  final residual ‖∂Φ‖∞ = {:.3e} at t = {}; {} sign changes of u − u0",
+        run.final_residual, run.t_end, run.sign_changes
+    );
+    println!(
+        "  figures: {}, {}; data: {}",
+        st.display(),
+        prof.display(),
+        json_path.display()
+    );
     Ok(())
 }
 
@@ -236,26 +299,69 @@ pub fn check(a: CheckArgs) -> Result<()> {
             if a.json {
                 return print_json(&r);
             }
-            println!("self-adjointness at a steady state ({} nodes, {} free, {} negative conductances)", r.nodes, r.free_nodes, r.negative_conductances);
-            println!("  steady-state residual      {:.2e}; max Re λ(J) = {:.4} ({})", r.residual, r.max_growth_rate, if r.max_growth_rate < 0.0 { "stable" } else { "UNSTABLE" });
-            println!("  ‖S − Sᵀ‖/‖S‖ closed form     {:.2e}", r.asymmetry_closed_form);
-            println!("  ‖S − Sᵀ‖/‖S‖ finite diff.    {:.2e}", r.asymmetry_finite_difference);
+            println!(
+                "self-adjointness at a steady state ({} nodes, {} free, {} negative conductances)",
+                r.nodes, r.free_nodes, r.negative_conductances
+            );
+            println!(
+                "  steady-state residual      {:.2e}; max Re λ(J) = {:.4} ({})",
+                r.residual,
+                r.max_growth_rate,
+                if r.max_growth_rate < 0.0 {
+                    "stable"
+                } else {
+                    "UNSTABLE"
+                }
+            );
+            println!(
+                "  ‖S − Sᵀ‖/‖S‖ closed form     {:.2e}",
+                r.asymmetry_closed_form
+            );
+            println!(
+                "  ‖S − Sᵀ‖/‖S‖ finite diff.    {:.2e}",
+                r.asymmetry_finite_difference
+            );
             println!("  closed form vs finite diff.  {:.2e}", r.closed_vs_fd);
-            println!("  closed form vs (H⁻¹)_uu      {:.2e}", r.closed_vs_hessian_inverse);
-            println!("  full Jacobian ‖J − Jᵀ‖/‖J‖    {:.3} (not symmetric)", r.jacobian_asymmetry);
+            println!(
+                "  closed form vs (H⁻¹)_uu      {:.2e}",
+                r.closed_vs_hessian_inverse
+            );
+            println!(
+                "  full Jacobian ‖J − Jᵀ‖/‖J‖    {:.3} (not symmetric)",
+                r.jacobian_asymmetry
+            );
         }
         CheckKind::Gradient => {
             let r = check_gradient(&net, &cost, &[1e-1, 1e-2, 1e-3, 1e-4])?;
             if a.json {
                 return print_json(&r);
             }
-            println!("EqProp vs implicit differentiation ({} parameters, residual {:.1e}, loss {:.4})", r.parameters, r.residual, r.loss);
-            println!("  {:>8} {:>14} {:>14} {:>12} {:>12}", "β", "cos one-sided", "cos centered", "err one", "err cent");
+            println!(
+                "EqProp vs implicit differentiation ({} parameters, residual {:.1e}, loss {:.4})",
+                r.parameters, r.residual, r.loss
+            );
+            println!(
+                "  {:>8} {:>14} {:>14} {:>12} {:>12}",
+                "β", "cos one-sided", "cos centered", "err one", "err cent"
+            );
             for b in &r.sweep {
-                println!("  {:>8.0e} {:>14.9} {:>14.11} {:>12.3e} {:>12.3e}", b.beta, b.cosine_one_sided, b.cosine_centered, b.error_one_sided, b.error_centered);
+                println!(
+                    "  {:>8.0e} {:>14.9} {:>14.11} {:>12.3e} {:>12.3e}",
+                    b.beta,
+                    b.cosine_one_sided,
+                    b.cosine_centered,
+                    b.error_one_sided,
+                    b.error_centered
+                );
             }
-            println!("  log-log slopes: one-sided {:.3}, centered {:.3}", r.slope_one_sided, r.slope_centered);
-            println!("  finite differences vs implicit on θ{:?}: max rel. error {:.2e}", r.fd_indices, r.fd_vs_implicit);
+            println!(
+                "  log-log slopes: one-sided {:.3}, centered {:.3}",
+                r.slope_one_sided, r.slope_centered
+            );
+            println!(
+                "  finite differences vs implicit on θ{:?}: max rel. error {:.2e}",
+                r.fd_indices, r.fd_vs_implicit
+            );
         }
     }
     Ok(())

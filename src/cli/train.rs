@@ -2,11 +2,11 @@
 
 use super::print_json;
 use clap::Args;
+use faer::Par;
 use fhn_eqprop::train::checkpoint;
 use fhn_eqprop::train::config::{TrainConfig, PRESETS};
 use fhn_eqprop::train::{evaluate, load_data, Trainer};
 use fhn_eqprop::{Error, Result};
-use faer::Par;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -43,14 +43,25 @@ pub struct TrainArgs {
 }
 
 fn setup_threads(threads: usize) {
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build_global();
 }
 
 /// `fhn train`.
 pub fn train(a: TrainArgs) -> Result<()> {
-    let mut cfg = match &a.config {
-        Some(p) => TrainConfig::load(p)?,
-        None => TrainConfig::preset(&a.preset)?,
+    if a.resume && a.out.is_none() {
+        return Err(Error::Invalid("--resume needs --out RUN_FOLDER".into()));
+    }
+    let resume_from = a
+        .out
+        .as_ref()
+        .map(|o| o.join("checkpoint.safetensors"))
+        .filter(|p| a.resume && p.exists());
+    let mut cfg = match (&a.config, &resume_from) {
+        (Some(p), _) => TrainConfig::load(p)?,
+        (None, Some(ck)) => checkpoint::load(ck)?.config,
+        (None, None) => TrainConfig::preset(&a.preset)?,
     };
     if let Some(s) = a.seed {
         cfg.seed = s;
@@ -70,7 +81,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
         return Err(Error::Invalid("--threads must be ≥ 1".into()));
     }
     setup_threads(a.threads);
-    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-s{}", cfg.name, cfg.seed)));
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-s{}", cfg.name, cfg.seed)));
     if !a.resume && out.join("checkpoint.safetensors").exists() {
         return Err(Error::Invalid(format!(
             "{} already holds a run; pass --resume to continue it or choose another --out",
@@ -117,12 +130,22 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let split = match a.split.as_str() {
         "test" => &data.test,
         "val" | "validation" => &data.val,
-        other => return Err(Error::Invalid(format!("unknown split '{other}' (test, val)"))),
+        other => {
+            return Err(Error::Invalid(format!(
+                "unknown split '{other}' (test, val)"
+            )))
+        }
     };
-    let par = if a.threads <= 1 { Par::Seq } else { Par::rayon(a.threads) };
+    let par = if a.threads <= 1 {
+        Par::Seq
+    } else {
+        Par::rayon(a.threads)
+    };
     let e = evaluate(&c.net, &c.config, split, par)?;
     if a.json {
-        return print_json(&json!({"checkpoint": a.checkpoint, "epoch": c.epoch, "split": a.split, "error": e.error, "cost": e.cost, "residual": e.residual}));
+        return print_json(
+            &json!({"checkpoint": a.checkpoint, "epoch": c.epoch, "split": a.split, "error": e.error, "cost": e.cost, "residual": e.residual}),
+        );
     }
     println!(
         "{} (epoch {}): {} error {:.2}% ({} examples), cost {:.4}, free-phase residual {:.2e}",

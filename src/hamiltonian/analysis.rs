@@ -74,29 +74,61 @@ fn block_newton_flops(blocks: usize, b: usize, iters: usize) -> f64 {
 }
 
 /// Runs the residual-network experiment.
-pub fn resnet_experiment(width: usize, depth: usize, delta: f64, coupling: f64, seed: u64) -> Result<ResNetReport> {
+pub fn resnet_experiment(
+    width: usize,
+    depth: usize,
+    delta: f64,
+    coupling: f64,
+    seed: u64,
+) -> Result<ResNetReport> {
     let params = FhnParams::parra_rivas(delta, 0.85, 1.08, 0.0);
     let rn = ResNet::transverse(width, depth, params, coupling)?;
     let net = rn.as_graph()?;
-    let (u0, v0) = params.homogeneous_states().into_iter().max_by(|a, b| a.0.total_cmp(&b.0)).expect("a state");
+    let (u0, v0) = params
+        .homogeneous_states()
+        .into_iter()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("a state");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut init = net.initial_state();
     for &i in net.free_nodes() {
         init.u[i] = u0 + 1e-3 * rng.gen_range(-1.0..1.0);
         init.v[i] = v0;
     }
-    let opts = |stop: f64| AdaptiveOptions { rtol: 1e-7, atol: 1e-10, stop_residual: stop, max_steps: 2_000_000 };
+    let opts = |stop: f64| AdaptiveOptions {
+        rtol: 1e-7,
+        atol: 1e-10,
+        stop_residual: stop,
+        max_steps: 2_000_000,
+    };
     let mut s = init.clone();
     let sim = dopri45(&net, &mut s, None, 20_000.0, opts(1e-6), |_, _| {})?;
     let polish = rn.newton_block(&net, &mut s, 1e-12, 30)?;
     let reference: Vec<Vec<f64>> = (0..depth).map(|i| cat(rn.layer(&s, i))).collect();
     let rec64 = rn.recurse::<f64>(&s);
     let rec32 = rn.recurse::<f32>(&s);
-    let f64_errors = error_curve(&rec64.iter().map(|l| cat(l.clone())).collect::<Vec<_>>(), &reference);
-    let f32_errors = error_curve(&rec32.iter().map(|l| cat(l.clone())).collect::<Vec<_>>(), &reference);
+    let f64_errors = error_curve(
+        &rec64.iter().map(|l| cat(l.clone())).collect::<Vec<_>>(),
+        &reference,
+    );
+    let f32_errors = error_curve(
+        &rec32.iter().map(|l| cat(l.clone())).collect::<Vec<_>>(),
+        &reference,
+    );
     // Linearised layer map at the homogeneous state: (u^i, v^i, u^{i+1}, v^{i+1}) ↦ next pair.
-    let small = ResNet { depth: 3, coupling: rn.coupling[..2.min(rn.coupling.len())].to_vec(), ..rn.clone() };
-    let small = if small.coupling.len() < 2 { ResNet { coupling: vec![small.coupling[0].clone(); 2], ..small } } else { small };
+    let small = ResNet {
+        depth: 3,
+        coupling: rn.coupling[..2.min(rn.coupling.len())].to_vec(),
+        ..rn.clone()
+    };
+    let small = if small.coupling.len() < 2 {
+        ResNet {
+            coupling: vec![small.coupling[0].clone(); 2],
+            ..small
+        }
+    } else {
+        small
+    };
     let map = |x: &[f64]| {
         let m = width;
         let mut st = State::zeros(3 * m + 1);
@@ -107,19 +139,39 @@ pub fn resnet_experiment(width: usize, depth: usize, delta: f64, coupling: f64, 
             st.v[m + k] = x[3 * m + k];
         }
         let out = small.recurse::<f64>(&st);
-        [out[1].0.clone(), out[1].1.clone(), out[2].0.clone(), out[2].1.clone()].concat()
+        [
+            out[1].0.clone(),
+            out[1].1.clone(),
+            out[2].0.clone(),
+            out[2].1.clone(),
+        ]
+        .concat()
     };
-    let x0: Vec<f64> = [vec![u0; width], vec![v0; width], vec![u0; width], vec![v0; width]].concat();
+    let x0: Vec<f64> = [
+        vec![u0; width],
+        vec![v0; width],
+        vec![u0; width],
+        vec![v0; width],
+    ]
+    .concat();
     let max_multiplier_homogeneous = max_multiplier(map, &x0);
     let hamiltonian = rn.hamiltonian(&s);
     let h1 = hamiltonian.first().copied().unwrap_or(0.0);
-    let hamiltonian_drift = hamiltonian.iter().fold(0.0f64, |m, h| m.max((h - h1).abs()));
+    let hamiltonian_drift = hamiltonian
+        .iter()
+        .fold(0.0f64, |m, h| m.max((h - h1).abs()));
     // Cost to residual 1e-10 from the same noisy start.
     let nnz = net.activator.laplacian().nnz() + net.inhibitor.laplacian().nnz();
     let mut a = init.clone();
     let t = Instant::now();
     let r = dopri45(&net, &mut a, None, 50_000.0, opts(1e-10), |_, _| {})?;
-    let stepping = Cost { method: "Dormand–Prince time stepping".into(), residual: r.residual, steps: r.steps, seconds: t.elapsed().as_secs_f64(), flops: dopri_flops(nnz, net.n(), r.steps) };
+    let stepping = Cost {
+        method: "Dormand–Prince time stepping".into(),
+        residual: r.residual,
+        steps: r.steps,
+        seconds: t.elapsed().as_secs_f64(),
+        flops: dopri_flops(nnz, net.n(), r.steps),
+    };
     let mut b = init.clone();
     let t = Instant::now();
     let g = dopri45(&net, &mut b, None, 20_000.0, opts(1e-2), |_, _| {})?;
@@ -208,7 +260,8 @@ pub fn ebm_experiment(width: usize, depth: usize, gain: f64, seed: u64) -> Resul
         residual: r,
         steps: 10 + it,
         seconds: t.elapsed().as_secs_f64(),
-        flops: 10.0 * depth as f64 * 4.0 * (width * width) as f64 + block_newton_flops(depth, width, it),
+        flops: 10.0 * depth as f64 * 4.0 * (width * width) as f64
+            + block_newton_flops(depth, width, it),
     };
     let (_, polished) = e.newton_block(&mut v, 1e-12, 30)?;
     let rec64 = e.recurse::<f64>(&v);

@@ -27,7 +27,11 @@ impl BlockTridiagonal {
     /// Zero matrix with `n` block rows of size `b`.
     pub fn zeros(n: usize, b: usize) -> Self {
         let z = || (0..n).map(|_| Mat::zeros(b, b)).collect();
-        Self { lower: z(), diag: z(), upper: z() }
+        Self {
+            lower: z(),
+            diag: z(),
+            upper: z(),
+        }
     }
 
     /// Block size.
@@ -57,7 +61,11 @@ impl BlockTridiagonal {
         let (n, b) = (self.diag.len(), self.block());
         let mut y = vec![0.0; n * b];
         for i in 0..n {
-            for (blk, j) in [(&self.diag[i], Some(i)), (&self.lower[i], i.checked_sub(1)), (&self.upper[i], (i + 1 < n).then_some(i + 1))] {
+            for (blk, j) in [
+                (&self.diag[i], Some(i)),
+                (&self.lower[i], i.checked_sub(1)),
+                (&self.upper[i], (i + 1 < n).then_some(i + 1)),
+            ] {
                 let Some(j) = j else { continue };
                 for r in 0..b {
                     y[i * b + r] += (0..b).map(|c| blk[(r, c)] * x[j * b + c]).sum::<f64>();
@@ -78,12 +86,17 @@ impl BlockTridiagonal {
             let (s, yi) = if i == 0 {
                 (self.diag[0].clone(), ri)
             } else {
-                (&self.diag[i] - &self.lower[i] * &sinv_c[i - 1], ri - &self.lower[i] * lus[i - 1].solve(&y[i - 1]))
+                (
+                    &self.diag[i] - &self.lower[i] * &sinv_c[i - 1],
+                    ri - &self.lower[i] * lus[i - 1].solve(&y[i - 1]),
+                )
             };
             let lu = s.partial_piv_lu();
             let check = lu.solve(Mat::<f64>::identity(b, b));
             if !check.norm_max().is_finite() {
-                return Err(Error::Diverged(format!("singular Schur complement at block {i}")));
+                return Err(Error::Diverged(format!(
+                    "singular Schur complement at block {i}"
+                )));
             }
             sinv_c.push(lu.solve(&self.upper[i]));
             lus.push(lu);
@@ -91,10 +104,16 @@ impl BlockTridiagonal {
         }
         let mut x = vec![Mat::<f64>::zeros(b, 1); n];
         for i in (0..n).rev() {
-            let rhs = if i + 1 < n { &y[i] - &self.upper[i] * &x[i + 1] } else { y[i].clone() };
+            let rhs = if i + 1 < n {
+                &y[i] - &self.upper[i] * &x[i + 1]
+            } else {
+                y[i].clone()
+            };
             x[i] = lus[i].solve(&rhs);
         }
-        Ok(x.iter().flat_map(|xi| (0..b).map(move |k| xi[(k, 0)])).collect())
+        Ok(x.iter()
+            .flat_map(|xi| (0..b).map(move |k| xi[(k, 0)]))
+            .collect())
     }
 }
 
@@ -107,7 +126,11 @@ mod tests {
         let (n, b) = (40, 3);
         let mut m = BlockTridiagonal::zeros(n, b);
         for i in 0..n * b {
-            m.add(i, i, if (i / b) % 2 == 0 { 3.0 } else { -3.0 } + 0.1 * (i as f64).sin());
+            m.add(
+                i,
+                i,
+                if (i / b) % 2 == 0 { 3.0 } else { -3.0 } + 0.1 * (i as f64).sin(),
+            );
             if i + b < n * b {
                 let v = 0.7 * ((i * 3) as f64).cos();
                 m.add(i, i + b, v);
@@ -121,7 +144,10 @@ mod tests {
         let x: Vec<f64> = (0..n * b).map(|i| (i as f64 * 0.3).cos()).collect();
         let r = m.mul(&x);
         let got = m.solve(&r).unwrap();
-        let err = got.iter().zip(&x).fold(0.0f64, |e, (a, c)| e.max((a - c).abs()));
+        let err = got
+            .iter()
+            .zip(&x)
+            .fold(0.0f64, |e, (a, c)| e.max((a - c).abs()));
         assert!(err < 1e-12, "error {err}");
     }
 }

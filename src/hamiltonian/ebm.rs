@@ -40,12 +40,18 @@ impl DeepEbm {
     /// Random weights N(0, gain²/m), biases N(0, 0.1²), input uniform in (0.1, 0.9).
     pub fn random(width: usize, depth: usize, gain: f64, seed: u64) -> Result<Self> {
         if width == 0 || depth < 2 {
-            return Err(Error::Invalid(format!("need width ≥ 1 and depth ≥ 2, got {width} × {depth}")));
+            return Err(Error::Invalid(format!(
+                "need width ≥ 1 and depth ≥ 2, got {width} × {depth}"
+            )));
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let s = gain / (width as f64).sqrt();
         let weights: Vec<Mat<f64>> = (0..depth)
-            .map(|_| Mat::from_fn(width, width, |_, _| s * rng.sample::<f64, _>(StandardNormal)))
+            .map(|_| {
+                Mat::from_fn(width, width, |_, _| {
+                    s * rng.sample::<f64, _>(StandardNormal)
+                })
+            })
             .collect();
         for (l, w) in weights.iter().enumerate() {
             let inv = w.partial_piv_lu().solve(Mat::<f64>::identity(width, width));
@@ -53,9 +59,20 @@ impl DeepEbm {
                 return Err(Error::Invalid(format!("W^{l} is not invertible")));
             }
         }
-        let bias = (0..depth).map(|_| (0..width).map(|_| 0.1 * rng.sample::<f64, _>(StandardNormal)).collect()).collect();
+        let bias = (0..depth)
+            .map(|_| {
+                (0..width)
+                    .map(|_| 0.1 * rng.sample::<f64, _>(StandardNormal))
+                    .collect()
+            })
+            .collect();
         let input = (0..width).map(|_| rng.gen_range(0.1..0.9)).collect();
-        Ok(Self { width, weights, bias, input })
+        Ok(Self {
+            width,
+            weights,
+            bias,
+            input,
+        })
     }
 
     /// Number of weight layers L (layers 0..=L).
@@ -96,7 +113,15 @@ impl DeepEbm {
     pub fn simulate(&self, dt: f64, steps: usize) -> Vec<Vec<f64>> {
         let (m, depth) = (self.width, self.depth());
         let mut u = vec![vec![0.0; m]; depth + 1];
-        let mut v: Vec<Vec<f64>> = (0..=depth).map(|l| if l == 0 { self.input.clone() } else { vec![0.5; m] }).collect();
+        let mut v: Vec<Vec<f64>> = (0..=depth)
+            .map(|l| {
+                if l == 0 {
+                    self.input.clone()
+                } else {
+                    vec![0.5; m]
+                }
+            })
+            .collect();
         for _ in 0..steps {
             let g = self.gradient_v(&v);
             for l in 1..=depth {
@@ -111,7 +136,12 @@ impl DeepEbm {
     }
 
     /// Newton polishing in v with the block-tridiagonal sweep; returns the residual ‖∂E/∂v‖∞.
-    pub fn newton_block(&self, v: &mut [Vec<f64>], tol: f64, max_iter: usize) -> Result<(usize, f64)> {
+    pub fn newton_block(
+        &self,
+        v: &mut [Vec<f64>],
+        tol: f64,
+        max_iter: usize,
+    ) -> Result<(usize, f64)> {
         let (m, depth) = (self.width, self.depth());
         let norm = |g: &[f64]| g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
         let mut res = norm(&self.gradient_v(v));
@@ -138,7 +168,8 @@ impl DeepEbm {
                 let mut trial: Vec<Vec<f64>> = v.to_vec();
                 for l in 1..=depth {
                     for k in 0..m {
-                        trial[l][k] = (v[l][k] - alpha * step[(l - 1) * m + k]).clamp(1e-15, 1.0 - 1e-15);
+                        trial[l][k] =
+                            (v[l][k] - alpha * step[(l - 1) * m + k]).clamp(1e-15, 1.0 - 1e-15);
                     }
                 }
                 let r = norm(&self.gradient_v(&trial));
@@ -153,7 +184,12 @@ impl DeepEbm {
         if res <= tol {
             return Ok((max_iter, res));
         }
-        Err(Error::NotConverged { what: "EBM Newton".into(), residual: res, iterations: max_iter, tol })
+        Err(Error::NotConverged {
+            what: "EBM Newton".into(),
+            residual: res,
+            iterations: max_iter,
+            tol,
+        })
     }
 
     /// The paper's forward recursion in precision `T` from (v⁰, p⁰ = v¹ − v⁰) of `v`.
@@ -205,10 +241,17 @@ mod tests {
         assert!(r <= 1e-12);
         // Gradient descent reaches the same state.
         let w = e.simulate(0.5, 4000);
-        let d = v.iter().flatten().zip(w.iter().flatten()).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        let d = v
+            .iter()
+            .flatten()
+            .zip(w.iter().flatten())
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(d < 1e-8, "descent and Newton differ by {d}");
         let curve = error_curve(&e.recurse::<f64>(&v), &v);
         assert!(curve.per_layer[2] < 1e-10, "{:?}", &curve.per_layer[..4]);
-        assert!(curve.faithful_depth < 40, "recursion stayed faithful over all 40 layers");
+        assert!(
+            curve.faithful_depth < 40,
+            "recursion stayed faithful over all 40 layers"
+        );
     }
 }

@@ -23,7 +23,9 @@ pub fn max_multiplier(map: impl Fn(&[f64]) -> Vec<f64>, x0: &[f64]) -> f64 {
             j[(r, c)] = (yp[r] - ym[r]) / 2e-6;
         }
     }
-    j.eigenvalues().map(|ev| ev.iter().map(|z| z.norm()).fold(0.0, f64::max)).unwrap_or(f64::NAN)
+    j.eigenvalues()
+        .map(|ev| ev.iter().map(|z| z.norm()).fold(0.0, f64::max))
+        .unwrap_or(f64::NAN)
 }
 
 /// Per-layer error of a recursion against the reference, with the derived figures.
@@ -43,11 +45,21 @@ pub fn error_curve(recursed: &[Vec<f64>], reference: &[Vec<f64>]) -> ErrorCurve 
         .iter()
         .zip(reference)
         .map(|(a, b)| {
-            let e = a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-            if e.is_finite() && a.iter().all(|x| x.is_finite()) { e } else { f64::INFINITY }
+            let e = a
+                .iter()
+                .zip(b)
+                .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+            if e.is_finite() && a.iter().all(|x| x.is_finite()) {
+                e
+            } else {
+                f64::INFINITY
+            }
         })
         .collect();
-    let faithful_depth = per_layer.iter().position(|&e| !(e <= 1e-3)).unwrap_or(per_layer.len());
+    let faithful_depth = per_layer
+        .iter()
+        .position(|&e| e.is_nan() || e > 1e-3)
+        .unwrap_or(per_layer.len());
     let pts: Vec<(f64, f64)> = per_layer
         .iter()
         .enumerate()
@@ -59,10 +71,17 @@ pub fn error_curve(recursed: &[Vec<f64>], reference: &[Vec<f64>]) -> ErrorCurve 
         f64::NAN
     } else {
         let n = pts.len() as f64;
-        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
+        let (mx, my) = (
+            pts.iter().map(|p| p.0).sum::<f64>() / n,
+            pts.iter().map(|p| p.1).sum::<f64>() / n,
+        );
         let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
         let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
         10f64.powf(sxy / sxx)
     };
-    ErrorCurve { per_layer, faithful_depth, growth_factor }
+    ErrorCurve {
+        per_layer,
+        faithful_depth,
+        growth_factor,
+    }
 }

@@ -43,7 +43,9 @@ impl ResNet {
     /// k ± 1 of layer i, periodic in the width); `c = 0` gives uncoupled paths.
     pub fn transverse(width: usize, depth: usize, params: FhnParams, c: f64) -> Result<Self> {
         if width == 0 || depth < 2 {
-            return Err(Error::Invalid(format!("need width ≥ 1 and depth ≥ 2, got {width} × {depth}")));
+            return Err(Error::Invalid(format!(
+                "need width ≥ 1 and depth ≥ 2, got {width} × {depth}"
+            )));
         }
         let g = Mat::from_fn(width, width, |k, j| {
             let d = (k + width - j) % width;
@@ -53,18 +55,29 @@ impl ResNet {
                 0.0
             }
         });
-        let net = Self { width, depth, params, coupling: vec![g; depth - 1] };
+        let net = Self {
+            width,
+            depth,
+            params,
+            coupling: vec![g; depth - 1],
+        };
         net.check_invertible()?;
         Ok(net)
     }
 
     fn check_invertible(&self) -> Result<()> {
         for (i, g) in self.coupling.iter().enumerate() {
-            let a = Mat::from_fn(self.width, self.width, |r, c| g[(c, r)] + if r == c { self.params.d_u } else { 0.0 });
-            let inv = a.partial_piv_lu().solve(Mat::<f64>::identity(self.width, self.width));
+            let a = Mat::from_fn(self.width, self.width, |r, c| {
+                g[(c, r)] + if r == c { self.params.d_u } else { 0.0 }
+            });
+            let inv = a
+                .partial_piv_lu()
+                .solve(Mat::<f64>::identity(self.width, self.width));
             let cond = a.norm_max() * inv.norm_max();
             if !cond.is_finite() || cond > 1e12 {
-                return Err(Error::Invalid(format!("d_u I + G^{i}ᵀ is singular (condition ~{cond:.1e})")));
+                return Err(Error::Invalid(format!(
+                    "d_u I + G^{i}ᵀ is singular (condition ~{cond:.1e})"
+                )));
             }
         }
         Ok(())
@@ -77,34 +90,71 @@ impl ResNet {
         let mut path = Vec::new();
         for k in 0..m {
             for i in 0..n - 1 {
-                path.push(Edge { a: i * m + k, b: (i + 1) * m + k, g: 1.0 });
+                path.push(Edge {
+                    a: i * m + k,
+                    b: (i + 1) * m + k,
+                    g: 1.0,
+                });
             }
-            path.push(Edge { a: k, b: ground, g: 1.0 });
-            path.push(Edge { a: (n - 1) * m + k, b: ground, g: 1.0 });
+            path.push(Edge {
+                a: k,
+                b: ground,
+                g: 1.0,
+            });
+            path.push(Edge {
+                a: (n - 1) * m + k,
+                b: ground,
+                g: 1.0,
+            });
         }
         let mut act = path.clone();
         for (i, g) in self.coupling.iter().enumerate() {
             for k in 0..m {
                 for j in 0..m {
                     if g[(k, j)] != 0.0 {
-                        act.push(Edge { a: i * m + j, b: (i + 1) * m + k, g: g[(k, j)] / self.params.d_u });
+                        act.push(Edge {
+                            a: i * m + j,
+                            b: (i + 1) * m + k,
+                            g: g[(k, j)] / self.params.d_u,
+                        });
                     }
                 }
             }
         }
         let g1 = Graph::new(ground + 1, act).map_err(Error::Invalid)?;
         let g2 = Graph::new(ground + 1, path).map_err(Error::Invalid)?;
-        let clamp = Clamp { node: ground, u: 0.0, v: 0.0 };
-        FhnNetwork::new(self.params, g1, g2, vec![0.0; ground + 1], vec![clamp]).map_err(Error::Invalid)
+        let clamp = Clamp {
+            node: ground,
+            u: 0.0,
+            v: 0.0,
+        };
+        FhnNetwork::new(self.params, g1, g2, vec![0.0; ground + 1], vec![clamp])
+            .map_err(Error::Invalid)
     }
 
     /// Newton's method with the block-tridiagonal (layer-by-layer) sweep as linear solver.
-    pub fn newton_block(&self, net: &FhnNetwork, s: &mut State, tol: f64, max_iter: usize) -> Result<SolveReport> {
+    pub fn newton_block(
+        &self,
+        net: &FhnNetwork,
+        s: &mut State,
+        tol: f64,
+        max_iter: usize,
+    ) -> Result<SolveReport> {
         let (m, n) = (self.width, self.depth);
         let nf = n * m;
-        let solve = move |net: &FhnNetwork, st: &State, nudge: Option<(&Cost, f64)>, g: &[f64]| -> Result<Vec<f64>> {
+        let solve = move |net: &FhnNetwork,
+                          st: &State,
+                          nudge: Option<(&Cost, f64)>,
+                          g: &[f64]|
+              -> Result<Vec<f64>> {
             // Free variables are (u_0..u_{nf−1}, v_0..v_{nf−1}); block i holds layer i's (u, v).
-            let idx = |r: usize| if r < nf { (r / m) * 2 * m + r % m } else { ((r - nf) / m) * 2 * m + m + (r - nf) % m };
+            let idx = |r: usize| {
+                if r < nf {
+                    (r / m) * 2 * m + r % m
+                } else {
+                    ((r - nf) / m) * 2 * m + m + (r - nf) % m
+                }
+            };
             let mut h = BlockTridiagonal::zeros(n, 2 * m);
             for (r, c, v) in net.hessian_triplets(st, nudge) {
                 h.add(idx(r), idx(c), v);
@@ -143,7 +193,10 @@ impl ResNet {
                 u[k] += pm[k];
                 v[k] += qm[k];
             }
-            out.push((u.iter().map(|x| x.as_f64()).collect(), v.iter().map(|x| x.as_f64()).collect()));
+            out.push((
+                u.iter().map(|x| x.as_f64()).collect(),
+                v.iter().map(|x| x.as_f64()).collect(),
+            ));
             if i + 1 == n {
                 break;
             }
@@ -160,7 +213,9 @@ impl ResNet {
                 }
                 rhs[(k, 0)] = acc + diag * u[k];
             }
-            let a = Mat::<T>::from_fn(m, m, |r, c| t(gnext[(c, r)] + if r == c { p.d_u } else { 0.0 }));
+            let a = Mat::<T>::from_fn(m, m, |r, c| {
+                t(gnext[(c, r)] + if r == c { p.d_u } else { 0.0 })
+            });
             let pnew = a.partial_piv_lu().solve(&rhs);
             for k in 0..m {
                 pm[k] = pnew[(k, 0)];
@@ -183,7 +238,8 @@ impl ResNet {
                     .map(|k| {
                         let pb = 0.5 * (ub[k] - ua[k]);
                         let qb = 0.5 * (vb[k] - va[k]);
-                        0.5 * p.d_u * pb * pb - 0.5 * p.d_v / p.eps * qb * qb + p.free_energy(u[k], v[k])
+                        0.5 * p.d_u * pb * pb - 0.5 * p.d_v / p.eps * qb * qb
+                            + p.free_energy(u[k], v[k])
                     })
                     .sum()
             })
@@ -204,7 +260,12 @@ mod tests {
             s.u[i] = 0.27 + 0.01 * ((i * 7) as f64).sin();
             s.v[i] = 0.25;
         }
-        let opts = AdaptiveOptions { rtol: 1e-7, atol: 1e-10, stop_residual: 1e-3, max_steps: 1_000_000 };
+        let opts = AdaptiveOptions {
+            rtol: 1e-7,
+            atol: 1e-10,
+            stop_residual: 1e-3,
+            max_steps: 1_000_000,
+        };
         dopri45(&net, &mut s, None, 5_000.0, opts, |_, _| {}).unwrap();
         let r = rn.newton_block(&net, &mut s, 1e-12, 40).unwrap();
         assert!(r.residual <= 1e-12, "{r:?}");
@@ -213,33 +274,57 @@ mod tests {
 
     #[test]
     fn recursion_reproduces_the_steady_state_before_it_diverges() {
-        let rn = ResNet::transverse(8, 20, FhnParams::parra_rivas(0.5, 0.85, 1.08, 0.0), 0.3).unwrap();
+        let rn =
+            ResNet::transverse(8, 20, FhnParams::parra_rivas(0.5, 0.85, 1.08, 0.0), 0.3).unwrap();
         let (_, s) = steady(&rn);
         let rec = rn.recurse::<f64>(&s);
-        let reference: Vec<Vec<f64>> = (0..rn.depth).map(|i| [rn.layer(&s, i).0, rn.layer(&s, i).1].concat()).collect();
-        let curve = error_curve(&rec.iter().map(|(u, v)| [u.clone(), v.clone()].concat()).collect::<Vec<_>>(), &reference);
+        let reference: Vec<Vec<f64>> = (0..rn.depth)
+            .map(|i| [rn.layer(&s, i).0, rn.layer(&s, i).1].concat())
+            .collect();
+        let curve = error_curve(
+            &rec.iter()
+                .map(|(u, v)| [u.clone(), v.clone()].concat())
+                .collect::<Vec<_>>(),
+            &reference,
+        );
         assert!(curve.per_layer[2] <= 1e-12, "{:?}", curve.per_layer);
         // The paper's inhibitor recursion (q^{i+1} = ε(u − αv − β), no q^i) fails at once.
         let (u1, v1) = rn.layer(&s, 1);
         let (_, v2) = rn.layer(&s, 2);
         let (_, v0) = rn.layer(&s, 0);
         let p = rn.params;
-        let paper_q1: Vec<f64> = (0..8).map(|k| p.eps * (u1[k] - p.alpha * v1[k] - p.beta)).collect();
-        let ours_q1: Vec<f64> = (0..8).map(|k| (v1[k] - v0[k]) - p.eps / p.d_v * (u1[k] - p.alpha * v1[k] - p.beta)).collect();
+        let paper_q1: Vec<f64> = (0..8)
+            .map(|k| p.eps * (u1[k] - p.alpha * v1[k] - p.beta))
+            .collect();
+        let ours_q1: Vec<f64> = (0..8)
+            .map(|k| (v1[k] - v0[k]) - p.eps / p.d_v * (u1[k] - p.alpha * v1[k] - p.beta))
+            .collect();
         let err = |q: &[f64]| (0..8).fold(0.0f64, |m, k| m.max((v1[k] + q[k] - v2[k]).abs()));
-        assert!(err(&ours_q1) < 1e-12 && err(&paper_q1) > 1e-3, "{} {}", err(&ours_q1), err(&paper_q1));
+        assert!(
+            err(&ours_q1) < 1e-12 && err(&paper_q1) > 1e-3,
+            "{} {}",
+            err(&ours_q1),
+            err(&paper_q1)
+        );
     }
 
     #[test]
     fn block_sweep_newton_is_exact_where_shooting_has_diverged() {
-        let rn = ResNet::transverse(6, 100, FhnParams::parra_rivas(0.5, 0.85, 1.08, 0.0), 1.0).unwrap();
+        let rn =
+            ResNet::transverse(6, 100, FhnParams::parra_rivas(0.5, 0.85, 1.08, 0.0), 1.0).unwrap();
         let (net, s) = steady(&rn);
         assert!(net.residual(&s, None) <= 1e-10);
         let rec = rn.recurse::<f64>(&s);
         let last = &rec[rn.depth - 1].0;
         let truth = rn.layer(&s, rn.depth - 1).0;
-        let diverged = last.iter().zip(&truth).any(|(a, b)| !((a - b).abs() < 1.0));
-        assert!(diverged, "forward recursion unexpectedly stayed on the steady state");
+        let diverged = last
+            .iter()
+            .zip(&truth)
+            .any(|(a, b)| (a - b).is_nan() || (a - b).abs() >= 1.0);
+        assert!(
+            diverged,
+            "forward recursion unexpectedly stayed on the steady state"
+        );
     }
 
     #[test]
@@ -253,6 +338,8 @@ mod tests {
         assert!(ResNet::transverse(0, 5, FhnParams::table1(), 0.0).is_err());
         assert!(ResNet::transverse(4, 1, FhnParams::table1(), 0.0).is_err());
         // d_u I + Gᵀ singular: coupling −d_u/2 on both neighbours of a width-4 ring.
-        assert!(ResNet::transverse(4, 5, FhnParams::parra_rivas(1.0, 0.85, 1.08, 0.0), -0.5).is_err());
+        assert!(
+            ResNet::transverse(4, 5, FhnParams::parra_rivas(1.0, 0.85, 1.08, 0.0), -0.5).is_err()
+        );
     }
 }

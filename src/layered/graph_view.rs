@@ -21,7 +21,9 @@ impl LayeredNet<f64> {
     /// entries of W⁰, W¹, … in column-major order (then the leak edges).
     pub fn as_graph(&self, x: &[f64]) -> Result<FhnNetwork> {
         if self.arch.kind != Kind::Fhn || self.arch.fhn.eps == 0.0 {
-            return Err(Error::Invalid("graph view needs the FHN kind with ε > 0".into()));
+            return Err(Error::Invalid(
+                "graph view needs the FHN kind with ε > 0".into(),
+            ));
         }
         let w = &self.arch.widths;
         let off = node_offsets(w);
@@ -32,23 +34,43 @@ impl LayeredNet<f64> {
         for (l, m) in self.weights.iter().enumerate() {
             for j in 0..m.ncols() {
                 for k in 0..m.nrows() {
-                    edges.push(Edge { a: off[l] + j, b: off[l + 1] + k, g: m[(k, j)] });
+                    edges.push(Edge {
+                        a: off[l] + j,
+                        b: off[l + 1] + k,
+                        g: m[(k, j)],
+                    });
                 }
             }
         }
-        let inhibitor = if self.arch.inhibitor_coupling { edges.clone() } else { vec![] };
+        let inhibitor = if self.arch.inhibitor_coupling {
+            edges.clone()
+        } else {
+            vec![]
+        };
         if leak {
             for i in off[1]..n_layers {
-                edges.push(Edge { a: i, b: n_layers, g: self.arch.leak });
+                edges.push(Edge {
+                    a: i,
+                    b: n_layers,
+                    g: self.arch.leak,
+                });
             }
         }
         let mut current = vec![0.0; n];
         for (l, b) in self.biases.iter().enumerate() {
             current[off[l + 1]..off[l + 2]].copy_from_slice(b);
         }
-        let mut clamps: Vec<Clamp> = x.iter().enumerate().map(|(k, &u)| Clamp { node: k, u, v: 0.0 }).collect();
+        let mut clamps: Vec<Clamp> = x
+            .iter()
+            .enumerate()
+            .map(|(k, &u)| Clamp { node: k, u, v: 0.0 })
+            .collect();
         if leak {
-            clamps.push(Clamp { node: n_layers, u: 0.0, v: 0.0 });
+            clamps.push(Clamp {
+                node: n_layers,
+                u: 0.0,
+                v: 0.0,
+            });
         }
         FhnNetwork::new(
             self.arch.fhn,

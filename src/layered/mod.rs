@@ -123,8 +123,16 @@ impl<T: Real> Grads<T> {
     /// Zeros shaped like `net`.
     pub fn zeros_like(net: &LayeredNet<T>) -> Self {
         Self {
-            w: net.weights.iter().map(|w| Mat::zeros(w.nrows(), w.ncols())).collect(),
-            b: net.biases.iter().map(|b| vec![T::zero(); b.len()]).collect(),
+            w: net
+                .weights
+                .iter()
+                .map(|w| Mat::zeros(w.nrows(), w.ncols()))
+                .collect(),
+            b: net
+                .biases
+                .iter()
+                .map(|b| vec![T::zero(); b.len()])
+                .collect(),
         }
     }
 
@@ -170,19 +178,31 @@ pub struct Nudge<'a, T: Real> {
 
 impl<T: Real> LayeredNet<T> {
     /// Random weights `N(0, 1) · scale` (divided by √fan_in when `fan_in_scaling`), zero biases.
-    pub fn random(arch: Arch, scale: f64, fan_in_scaling: bool, rng: &mut impl Rng) -> Result<Self> {
+    pub fn random(
+        arch: Arch,
+        scale: f64,
+        fan_in_scaling: bool,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
         arch.validate()?;
         let weights = (0..arch.depth())
             .map(|l| {
                 let (rows, cols) = (arch.widths[l + 1], arch.widths[l]);
-                let s = if fan_in_scaling { scale / (cols as f64).sqrt() } else { scale };
+                let s = if fan_in_scaling {
+                    scale / (cols as f64).sqrt()
+                } else {
+                    scale
+                };
                 Mat::from_fn(rows, cols, |_, _| {
                     let z: f64 = StandardNormal.sample(rng);
                     T::lit(z * s)
                 })
             })
             .collect();
-        let biases = arch.widths[1..].iter().map(|&n| vec![T::zero(); n]).collect();
+        let biases = arch.widths[1..]
+            .iter()
+            .map(|&n| vec![T::zero(); n])
+            .collect();
         Ok(Self {
             arch,
             weights,
@@ -193,9 +213,18 @@ impl<T: Real> LayeredNet<T> {
     /// All-zero weights and biases.
     pub fn zeros(arch: Arch) -> Result<Self> {
         arch.validate()?;
-        let weights = (0..arch.depth()).map(|l| Mat::zeros(arch.widths[l + 1], arch.widths[l])).collect();
-        let biases = arch.widths[1..].iter().map(|&n| vec![T::zero(); n]).collect();
-        Ok(Self { arch, weights, biases })
+        let weights = (0..arch.depth())
+            .map(|l| Mat::zeros(arch.widths[l + 1], arch.widths[l]))
+            .collect();
+        let biases = arch.widths[1..]
+            .iter()
+            .map(|&n| vec![T::zero(); n])
+            .collect();
+        Ok(Self {
+            arch,
+            weights,
+            biases,
+        })
     }
 
     /// Number of layers including the input.
@@ -260,9 +289,23 @@ impl<T: Real> LayeredNet<T> {
     /// Precomputes the constant drive of the clamped input on layer 1 (once per batch).
     pub fn prepare_input(&self, st: &BatchState<T>, ws: &mut Workspace<T>, par: Par) {
         let x = self.input_activity(st, &mut ws.act);
-        matmul(ws.input_drive.as_mut(), Accum::Replace, &self.weights[0], x, T::one(), par);
+        matmul(
+            ws.input_drive.as_mut(),
+            Accum::Replace,
+            &self.weights[0],
+            x,
+            T::one(),
+            par,
+        );
         if self.arch.has_inhibitor() && self.arch.inhibitor_coupling {
-            matmul(ws.input_drive_v.as_mut(), Accum::Replace, &self.weights[0], &st.v[0], T::one(), par);
+            matmul(
+                ws.input_drive_v.as_mut(),
+                Accum::Replace,
+                &self.weights[0],
+                &st.v[0],
+                T::one(),
+                par,
+            );
         }
     }
 
@@ -277,7 +320,13 @@ impl<T: Real> LayeredNet<T> {
     }
 
     /// Computes the forces ∂Φ/∂u (into `ws.gu`) and ∂Φ/∂v (into `ws.gv`) for layers 1..=L.
-    pub fn forces(&self, st: &BatchState<T>, ws: &mut Workspace<T>, nudge: Option<Nudge<T>>, par: Par) {
+    pub fn forces(
+        &self,
+        st: &BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        par: Par,
+    ) {
         let nl = self.layers();
         let kind = self.arch.kind;
         if kind == Kind::Hopfield {
@@ -299,10 +348,24 @@ impl<T: Real> LayeredNet<T> {
                 g.copy_from(&ws.input_drive);
                 scale_in_place(g, alpha);
             } else {
-                matmul(g.as_mut(), Accum::Replace, &self.weights[l - 1], a(l - 1), alpha, par);
+                matmul(
+                    g.as_mut(),
+                    Accum::Replace,
+                    &self.weights[l - 1],
+                    a(l - 1),
+                    alpha,
+                    par,
+                );
             }
             if l + 1 < nl {
-                matmul(g.as_mut(), Accum::Add, self.weights[l].transpose(), a(l + 1), alpha, par);
+                matmul(
+                    g.as_mut(),
+                    Accum::Add,
+                    self.weights[l].transpose(),
+                    a(l + 1),
+                    alpha,
+                    par,
+                );
             }
         }
         let inhib = self.arch.has_inhibitor();
@@ -314,16 +377,34 @@ impl<T: Real> LayeredNet<T> {
                     g.copy_from(&ws.input_drive_v);
                     scale_in_place(g, cv);
                 } else {
-                    matmul(g.as_mut(), Accum::Replace, &self.weights[l - 1], &st.v[l - 1], cv, par);
+                    matmul(
+                        g.as_mut(),
+                        Accum::Replace,
+                        &self.weights[l - 1],
+                        &st.v[l - 1],
+                        cv,
+                        par,
+                    );
                 }
                 if l + 1 < nl {
-                    matmul(g.as_mut(), Accum::Add, self.weights[l].transpose(), &st.v[l + 1], cv, par);
+                    matmul(
+                        g.as_mut(),
+                        Accum::Add,
+                        self.weights[l].transpose(),
+                        &st.v[l + 1],
+                        cv,
+                        par,
+                    );
                 }
             }
         }
         // Local (element-wise) terms, fused in one pass per layer.
         let (du, leak) = (T::lit(p.d_u), T::lit(self.arch.leak));
-        let (cv, alpha_v, beta_v) = (T::lit(p.d_v / p.eps.max(f64::MIN_POSITIVE)), T::lit(p.alpha), T::lit(p.beta));
+        let (cv, alpha_v, beta_v) = (
+            T::lit(p.d_v / p.eps.max(f64::MIN_POSITIVE)),
+            T::lit(p.alpha),
+            T::lit(p.beta),
+        );
         for l in 1..nl {
             let out = l + 1 == nl;
             let (bias, diag) = (&self.biases[l - 1], &ws.diag[l]);
@@ -336,13 +417,18 @@ impl<T: Real> LayeredNet<T> {
                     Kind::Fhn => {
                         for k in 0..gu.len() {
                             let (uk, vk) = (u[k], v[k]);
-                            gu[k] += du * (diag[k] + leak) * uk - (uk - uk * uk * uk - vk) - bias[k];
+                            gu[k] +=
+                                du * (diag[k] + leak) * uk - (uk - uk * uk * uk - vk) - bias[k];
                         }
                     }
                     Kind::Hopfield => {
                         for k in 0..gu.len() {
                             let uk = u[k];
-                            let on = if uk >= T::zero() && uk <= T::one() { T::one() } else { T::zero() };
+                            let on = if uk >= T::zero() && uk <= T::one() {
+                                T::one()
+                            } else {
+                                T::zero()
+                            };
                             gu[k] = uk + on * (gu[k] - bias[k]);
                         }
                     }
@@ -357,7 +443,11 @@ impl<T: Real> LayeredNet<T> {
                     let coupled = self.arch.inhibitor_coupling;
                     for k in 0..gv.len() {
                         let (uk, vk) = (u[k], v[k]);
-                        let lap = if coupled { gv[k] - cv * diag[k] * vk } else { T::zero() };
+                        let lap = if coupled {
+                            gv[k] - cv * diag[k] * vk
+                        } else {
+                            T::zero()
+                        };
                         gv[k] = lap + uk - alpha_v * vk - beta_v;
                     }
                 }
@@ -372,7 +462,15 @@ impl<T: Real> LayeredNet<T> {
     /// `h = d_u(diag + g₀) + 3u² − 1 (+ β at the output)` the diagonal of ∂²Φ/∂u²: a diagonally
     /// preconditioned (semi-implicit) step with the same fixed points that stays stable where
     /// Euler explodes on stiff nodes.
-    pub fn step(&self, st: &mut BatchState<T>, ws: &mut Workspace<T>, nudge: Option<Nudge<T>>, dt: T, solver: Solver, par: Par) {
+    pub fn step(
+        &self,
+        st: &mut BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        dt: T,
+        solver: Solver,
+        par: Par,
+    ) {
         self.forces(st, ws, nudge, par);
         let p = self.arch.fhn;
         let (ku, kv) = (dt / T::lit(p.tau_u), dt * T::lit(p.eps / p.tau_v));
@@ -383,7 +481,9 @@ impl<T: Real> LayeredNet<T> {
             match (self.arch.kind, solver) {
                 (Kind::Fhn, Solver::Euler) => zip_update(u, g, -ku, None),
                 (Kind::Fhn, Solver::Jacobi) => {
-                    let out_beta = nudge.filter(|_| l + 1 == nl).map_or(T::zero(), |n| n.beta.max(T::zero()));
+                    let out_beta = nudge
+                        .filter(|_| l + 1 == nl)
+                        .map_or(T::zero(), |n| n.beta.max(T::zero()));
                     jacobi_update(u, g, ku, &ws.stiffness[l], out_beta);
                 }
                 (Kind::Hopfield, _) => zip_update(u, g, -dt, Some((T::zero(), T::one()))),
@@ -396,6 +496,7 @@ impl<T: Real> LayeredNet<T> {
 
     /// `steps` relaxation steps. Non-finite or runaway states (|u| > 1e6) are reported with
     /// the step and the layer. Call [`Self::residual`] for ‖∂Φ/∂s‖∞ afterwards.
+    #[allow(clippy::too_many_arguments)]
     pub fn relax(
         &self,
         st: &mut BatchState<T>,
@@ -422,15 +523,22 @@ impl<T: Real> LayeredNet<T> {
         let w = &self.arch.widths;
         let all: f64 = (0..w.len() - 1).map(|l| (w[l] * w[l + 1]) as f64).sum();
         let inner = all - (w[0] * w[1]) as f64;
-        let coupled = if self.arch.has_inhibitor() && self.arch.inhibitor_coupling { 2.0 } else { 1.0 };
-        2.0 * (w[0] * w[1]) as f64 * coupled + 4.0 * inner * coupled * relax_steps as f64 + 2.0 * all * grad_phases as f64
+        let coupled = if self.arch.has_inhibitor() && self.arch.inhibitor_coupling {
+            2.0
+        } else {
+            1.0
+        };
+        2.0 * (w[0] * w[1]) as f64 * coupled
+            + 4.0 * inner * coupled * relax_steps as f64
+            + 2.0 * all * grad_phases as f64
     }
 
     fn check_state(&self, st: &BatchState<T>, step: usize) -> Result<()> {
         let limit = T::lit(1e6);
         for l in 1..self.layers() {
-            let all = (0..st.u[l].ncols()).flat_map(|b| col(&st.u[l], b).iter().chain(col(&st.v[l], b)));
-            let bad = all.copied().find(|x| !(x.abs() <= limit));
+            let all =
+                (0..st.u[l].ncols()).flat_map(|b| col(&st.u[l], b).iter().chain(col(&st.v[l], b)));
+            let bad = all.copied().find(|x| x.is_nan() || x.abs() > limit);
             if let Some(x) = bad {
                 return Err(Error::Diverged(format!(
                     "state {} at relaxation step {step}, layer {l}",
@@ -442,7 +550,13 @@ impl<T: Real> LayeredNet<T> {
     }
 
     /// Residual ‖∂Φ/∂s‖∞ (for Hopfield: the projected gradient |u − clip(u − ∂E/∂u)|).
-    pub fn residual(&self, st: &BatchState<T>, ws: &mut Workspace<T>, nudge: Option<Nudge<T>>, par: Par) -> f64 {
+    pub fn residual(
+        &self,
+        st: &BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        par: Par,
+    ) -> f64 {
         self.forces(st, ws, nudge, par);
         let mut r: f64 = 0.0;
         for l in 1..self.layers() {
@@ -462,7 +576,14 @@ impl<T: Real> LayeredNet<T> {
 
     /// Adds `sign · ∂Φ/∂θ` at state `st`, summed over the batch, to `acc`.
     /// FHN: `½ d_u Σ_b (u_j − u_k)²` per conductance via one GEMM `U_{l+1} U_lᵀ`.
-    pub fn accumulate_param_grad(&self, st: &BatchState<T>, ws: &mut Workspace<T>, sign: T, acc: &mut Grads<T>, par: Par) {
+    pub fn accumulate_param_grad(
+        &self,
+        st: &BatchState<T>,
+        ws: &mut Workspace<T>,
+        sign: T,
+        acc: &mut Grads<T>,
+        par: Par,
+    ) {
         let p = self.arch.fhn;
         match self.arch.kind {
             Kind::Fhn => {
@@ -484,7 +605,14 @@ impl<T: Real> LayeredNet<T> {
                     hard_sigmoid(&st.u[l], &mut ws.act[l]);
                 }
                 for l in 0..self.arch.depth() {
-                    matmul(acc.w[l].as_mut(), Accum::Add, &ws.act[l + 1], ws.act[l].transpose(), -sign, par);
+                    matmul(
+                        acc.w[l].as_mut(),
+                        Accum::Add,
+                        &ws.act[l + 1],
+                        ws.act[l].transpose(),
+                        -sign,
+                        par,
+                    );
                 }
                 for l in 1..self.layers() {
                     add_row_sums(&ws.act[l], -sign, &mut acc.b[l - 1]);
@@ -529,14 +657,25 @@ fn add_row_sums<T: Real>(m: &Mat<T>, c: T, out: &mut [T]) {
 }
 
 fn hard_sigmoid<T: Real>(src: &Mat<T>, dst: &mut Mat<T>) {
-    zip_map(dst.as_mut(), src.as_ref(), |x| x.max(T::zero()).min(T::one()));
+    zip_map(dst.as_mut(), src.as_ref(), |x| {
+        x.max(T::zero()).min(T::one())
+    });
 }
 
 fn zip_map<T: Real>(dst: faer::MatMut<T>, src: faer::MatRef<T>, f: impl Fn(T) -> T) {
     let mut dst = dst;
     for j in 0..src.ncols() {
-        let d = dst.rb_mut().col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut();
-        let s = src.col(j).try_as_col_major().expect("contiguous").as_slice();
+        let d = dst
+            .rb_mut()
+            .col_mut(j)
+            .try_as_col_major_mut()
+            .expect("contiguous")
+            .as_slice_mut();
+        let s = src
+            .col(j)
+            .try_as_col_major()
+            .expect("contiguous")
+            .as_slice();
         for (x, &y) in d.iter_mut().zip(s) {
             *x = f(y);
         }
@@ -548,7 +687,12 @@ fn jacobi_update<T: Real>(u: faer::MatMut<T>, g: faer::MatRef<T>, k: T, base: &[
     let mut u = u;
     let three = T::lit(3.0);
     for j in 0..g.ncols() {
-        let d = u.rb_mut().col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+        let d = u
+            .rb_mut()
+            .col_mut(j)
+            .try_as_col_major_mut()
+            .expect("contiguous")
+            .as_slice_mut();
         let s = g.col(j).try_as_col_major().expect("contiguous").as_slice();
         for ((x, &gx), &b) in d.iter_mut().zip(s).zip(base) {
             let h = (b + extra + three * *x * *x).max(T::zero());
@@ -561,11 +705,19 @@ fn jacobi_update<T: Real>(u: faer::MatMut<T>, g: faer::MatRef<T>, k: T, base: &[
 fn zip_update<T: Real>(x: faer::MatMut<T>, g: faer::MatRef<T>, c: T, clip: Option<(T, T)>) {
     let mut x = x;
     for j in 0..g.ncols() {
-        let d = x.rb_mut().col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut();
+        let d = x
+            .rb_mut()
+            .col_mut(j)
+            .try_as_col_major_mut()
+            .expect("contiguous")
+            .as_slice_mut();
         let s = g.col(j).try_as_col_major().expect("contiguous").as_slice();
         match clip {
             None => d.iter_mut().zip(s).for_each(|(a, &b)| *a += c * b),
-            Some((lo, hi)) => d.iter_mut().zip(s).for_each(|(a, &b)| *a = (*a + c * b).max(lo).min(hi)),
+            Some((lo, hi)) => d
+                .iter_mut()
+                .zip(s)
+                .for_each(|(a, &b)| *a = (*a + c * b).max(lo).min(hi)),
         }
     }
 }
@@ -581,7 +733,10 @@ fn col<T: Real>(m: &Mat<T>, j: usize) -> &[T] {
 /// Column `j` of a column-major matrix as a mutable slice.
 #[inline]
 fn col_mut<T: Real>(m: &mut Mat<T>, j: usize) -> &mut [T] {
-    m.col_mut(j).try_as_col_major_mut().expect("contiguous").as_slice_mut()
+    m.col_mut(j)
+        .try_as_col_major_mut()
+        .expect("contiguous")
+        .as_slice_mut()
 }
 
 /// Calls `f` on every entry of `m` (column by column).

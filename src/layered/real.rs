@@ -2,7 +2,14 @@
 
 /// A real scalar usable by faer's GEMM and by element-wise code.
 pub trait Real:
-    faer::traits::RealField + num_traits::Float + Copy + Send + Sync + std::fmt::Debug + Default + 'static
+    faer::traits::RealField
+    + num_traits::Float
+    + Copy
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + Default
+    + 'static
 {
     /// Conversion from f64.
     fn lit(x: f64) -> Self;

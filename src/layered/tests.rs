@@ -48,14 +48,28 @@ fn to_graph_state(net: &LayeredNet<f64>, st: &BatchState<f64>, b: usize, n: usiz
 
 /// ∂/∂G from a graph-parameter vector: θ starts with the weights (column-major per layer),
 /// and with inhibitor coupling the same conductances appear again in the inhibitor graph.
-fn graph_weight_grad(net: &LayeredNet<f64>, graph: &crate::network::FhnNetwork, g: &[f64]) -> Vec<f64> {
+fn graph_weight_grad(
+    net: &LayeredNet<f64>,
+    graph: &crate::network::FhnNetwork,
+    g: &[f64],
+) -> Vec<f64> {
     let m: usize = net.weights.iter().map(|w| w.nrows() * w.ncols()).sum();
     let m1 = graph.activator.edges.len();
-    (0..m).map(|k| g[k] + if net.arch.inhibitor_coupling { g[m1 + k] } else { 0.0 }).collect()
+    (0..m)
+        .map(|k| {
+            g[k] + if net.arch.inhibitor_coupling {
+                g[m1 + k]
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 fn flatten(gr: &Grads<f64>) -> Vec<f64> {
-    gr.w.iter().flat_map(|w| entries(w).collect::<Vec<_>>()).collect()
+    gr.w.iter()
+        .flat_map(|w| entries(w).collect::<Vec<_>>())
+        .collect()
 }
 
 #[test]
@@ -64,8 +78,12 @@ fn forces_equal_graph_gradient_at_random_states() {
         let net = small(coupling, leak, 1);
         let mut st = net.init_state(inputs());
         for l in 1..net.layers() {
-            st.u[l] = Mat::from_fn(st.u[l].nrows(), 2, |i, j| ((i * 7 + j * 3 + l) as f64).sin());
-            st.v[l] = Mat::from_fn(st.v[l].nrows(), 2, |i, j| ((i * 5 + j + 2 * l) as f64).cos() * 0.5);
+            st.u[l] = Mat::from_fn(st.u[l].nrows(), 2, |i, j| {
+                ((i * 7 + j * 3 + l) as f64).sin()
+            });
+            st.v[l] = Mat::from_fn(st.v[l].nrows(), 2, |i, j| {
+                ((i * 5 + j + 2 * l) as f64).cos() * 0.5
+            });
         }
         let mut ws = net.workspace(2);
         net.prepare_input(&st, &mut ws, Par::Seq);
@@ -79,8 +97,14 @@ fn forces_equal_graph_gradient_at_random_states() {
             for l in 1..net.layers() {
                 for k in 0..net.arch.widths[l] {
                     let i = off[l] + k;
-                    assert!((ws.gu[l][(k, b)] - gu[i]).abs() < 1e-13, "u layer {l} node {k}");
-                    assert!((ws.gv[l][(k, b)] - gv[i]).abs() < 1e-13, "v layer {l} node {k}");
+                    assert!(
+                        (ws.gu[l][(k, b)] - gu[i]).abs() < 1e-13,
+                        "u layer {l} node {k}"
+                    );
+                    assert!(
+                        (ws.gv[l][(k, b)] - gv[i]).abs() < 1e-13,
+                        "v layer {l} node {k}"
+                    );
                 }
             }
             // ∂Φ/∂G agrees with the graph's local co-content, example by example.
@@ -102,11 +126,17 @@ fn forces_equal_graph_gradient_at_random_states() {
 }
 
 /// Relaxes the layered net (f64, small Euler steps) to a residual below 1e-13.
-fn relax_to_steady(net: &LayeredNet<f64>, st: &mut BatchState<f64>, ws: &mut Workspace<f64>, nudge: Option<Nudge<f64>>) -> f64 {
+fn relax_to_steady(
+    net: &LayeredNet<f64>,
+    st: &mut BatchState<f64>,
+    ws: &mut Workspace<f64>,
+    nudge: Option<Nudge<f64>>,
+) -> f64 {
     net.prepare_input(st, ws, Par::Seq);
     let mut r = f64::MAX;
     for _ in 0..2000 {
-        net.relax(st, ws, nudge, 0.05, 100, Solver::Euler, Par::Seq).unwrap();
+        net.relax(st, ws, nudge, 0.05, 100, Solver::Euler, Par::Seq)
+            .unwrap();
         r = net.residual(st, ws, nudge, Par::Seq);
         if r < 1e-13 {
             break;
@@ -127,7 +157,10 @@ fn steady_state_and_eqprop_gradient_equal_the_graph_implementation() {
     let mut grads = Grads::zeros_like(&net);
     for (sign, b) in [(1.0, beta), (-1.0, -beta)] {
         let mut s = free.clone();
-        let nudge = Some(Nudge { target: &target, beta: b });
+        let nudge = Some(Nudge {
+            target: &target,
+            beta: b,
+        });
         assert!(relax_to_steady(&net, &mut s, &mut ws, nudge) < 1e-13);
         net.accumulate_param_grad(&s, &mut ws, sign / (2.0 * beta), &mut grads, Par::Seq);
     }
@@ -139,7 +172,11 @@ fn steady_state_and_eqprop_gradient_equal_the_graph_implementation() {
         let mut s = g.initial_state();
         steady_state(&g, &mut s, None, 1e-13).unwrap();
         let mine = to_graph_state(&net, &free, b, g.n());
-        let diff = s.u.iter().chain(&s.v).zip(mine.u.iter().chain(&mine.v)).fold(0.0f64, |m, (a, c)| m.max((a - c).abs()));
+        let diff =
+            s.u.iter()
+                .chain(&s.v)
+                .zip(mine.u.iter().chain(&mine.v))
+                .fold(0.0f64, |m, (a, c)| m.max((a - c).abs()));
         let scale = s.u.iter().fold(0.0f64, |m, a| m.max(a.abs()));
         assert!(diff / scale <= 1e-9, "steady states differ by {diff}");
         let cost = Cost {
@@ -150,7 +187,10 @@ fn steady_state_and_eqprop_gradient_equal_the_graph_implementation() {
         newton(&g, &mut sp, Some((&cost, beta)), 1e-13, 50).unwrap();
         newton(&g, &mut sm, Some((&cost, -beta)), 1e-13, 50).unwrap();
         let (gp, gm) = (g.param_gradient(&sp), g.param_gradient(&sm));
-        let (gp, gm) = (graph_weight_grad(&net, &g, &gp), graph_weight_grad(&net, &g, &gm));
+        let (gp, gm) = (
+            graph_weight_grad(&net, &g, &gp),
+            graph_weight_grad(&net, &g, &gm),
+        );
         for (k, acc) in graph_grad.iter_mut().enumerate() {
             *acc += (gp[k] - gm[k]) / (2.0 * beta);
         }
@@ -164,14 +204,29 @@ fn steady_state_and_eqprop_gradient_equal_the_graph_implementation() {
         relax_to_steady(&net, &mut f1, &mut ws1, None);
         for (sign, bb) in [(1.0, 1e-3), (-1.0, -1e-3)] {
             let mut s1 = f1.clone();
-            relax_to_steady(&net, &mut s1, &mut ws1, Some(Nudge { target: &tcol, beta: bb }));
+            relax_to_steady(
+                &net,
+                &mut s1,
+                &mut ws1,
+                Some(Nudge {
+                    target: &tcol,
+                    beta: bb,
+                }),
+            );
             net.accumulate_param_grad(&s1, &mut ws1, sign / 2e-3, &mut one, Par::Seq);
         }
-        assert!(cosine(&flatten(&one), &exact) >= 0.9999, "cosine {}", cosine(&flatten(&one), &exact));
+        assert!(
+            cosine(&flatten(&one), &exact) >= 0.9999,
+            "cosine {}",
+            cosine(&flatten(&one), &exact)
+        );
     }
     let mine = flatten(&grads);
     let err = crate::eqprop::relative_error(&mine, &graph_grad);
-    assert!(err <= 1e-9, "layered vs graph EqProp gradient: relative difference {err}");
+    assert!(
+        err <= 1e-9,
+        "layered vs graph EqProp gradient: relative difference {err}"
+    );
 }
 
 #[test]
@@ -188,7 +243,8 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
     let mut ws = net.workspace(2);
     let mut st = net.init_state(inputs());
     net.prepare_input(&st, &mut ws, Par::Seq);
-    net.relax(&mut st, &mut ws, None, 0.5, 200, Solver::Euler, Par::Seq).unwrap();
+    net.relax(&mut st, &mut ws, None, 0.5, 200, Solver::Euler, Par::Seq)
+        .unwrap();
     let r = net.residual(&st, &mut ws, None, Par::Seq);
     assert!(r < 1e-10, "Hopfield residual {r}");
     // ∂E/∂W by finite differences of E at the fixed state.
@@ -198,7 +254,9 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
         for l in 1..n.layers() {
             e += entries(&st.u[l]).map(|x| 0.5 * x * x).sum::<f64>();
             for b in 0..2 {
-                e -= (0..n.arch.widths[l]).map(|k| n.biases[l - 1][k] * rho(st.u[l][(k, b)])).sum::<f64>();
+                e -= (0..n.arch.widths[l])
+                    .map(|k| n.biases[l - 1][k] * rho(st.u[l][(k, b)]))
+                    .sum::<f64>();
             }
         }
         for (l, w) in n.weights.iter().enumerate() {
@@ -217,6 +275,9 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
     let mut n2 = net.clone();
     n2.weights[1][(1, 2)] += 1e-6;
     let fd = (energy(&n2) - energy(&net)) / 1e-6;
-    assert!((fd - acc.w[1][(1, 2)]).abs() < 1e-6, "{fd} vs {}", acc.w[1][(1, 2)]);
+    assert!(
+        (fd - acc.w[1][(1, 2)]).abs() < 1e-6,
+        "{fd} vs {}",
+        acc.w[1][(1, 2)]
+    );
 }
-

@@ -44,7 +44,11 @@ pub fn to_bytes(c: &Checkpoint) -> Result<Vec<u8>> {
     let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (l, w) in c.net.weights.iter().enumerate() {
         named.push((format!("w{l}"), vec![w.nrows(), w.ncols()], mat_bytes(w)));
-        named.push((format!("mw{l}"), vec![w.nrows(), w.ncols()], mat_bytes(&c.momentum.w[l])));
+        named.push((
+            format!("mw{l}"),
+            vec![w.nrows(), w.ncols()],
+            mat_bytes(&c.momentum.w[l]),
+        ));
     }
     for (l, b) in c.net.biases.iter().enumerate() {
         named.push((format!("b{l}"), vec![b.len()], vec_bytes(b)));
@@ -52,7 +56,13 @@ pub fn to_bytes(c: &Checkpoint) -> Result<Vec<u8>> {
     }
     let views: Vec<(String, TensorView)> = named
         .iter()
-        .map(|(n, s, d)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), d).map_err(|e| Error::Invalid(e.to_string()))?)))
+        .map(|(n, s, d)| {
+            Ok((
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), d)
+                    .map_err(|e| Error::Invalid(e.to_string()))?,
+            ))
+        })
         .collect::<Result<_>>()?;
     let meta = HashMap::from([
         ("format".to_string(), "fhn-eqprop-checkpoint-v1".to_string()),
@@ -71,23 +81,46 @@ pub fn save(path: &Path, c: &Checkpoint) -> Result<()> {
 /// Reads a checkpoint; every inconsistency is reported with the file's name.
 pub fn load(path: &Path) -> Result<Checkpoint> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let bad = |msg: String| Error::Parse { path: path.into(), line: None, msg };
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+    let bad = |msg: String| Error::Parse {
+        path: path.into(),
+        line: None,
+        msg,
+    };
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
     let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-    let meta = meta.metadata().clone().ok_or_else(|| bad("no metadata".into()))?;
-    let get = |k: &str| meta.get(k).cloned().ok_or_else(|| bad(format!("metadata lacks '{k}'")));
+    let meta = meta
+        .metadata()
+        .clone()
+        .ok_or_else(|| bad("no metadata".into()))?;
+    let get = |k: &str| {
+        meta.get(k)
+            .cloned()
+            .ok_or_else(|| bad(format!("metadata lacks '{k}'")))
+    };
     if get("format")? != "fhn-eqprop-checkpoint-v1" {
         return Err(bad("unknown checkpoint format".into()));
     }
     let config = TrainConfig::from_toml(&get("config")?, path)?;
     let epoch: usize = get("epoch")?.parse().map_err(|_| bad("bad epoch".into()))?;
-    let lr_scale: f64 = get("lr_scale")?.parse().map_err(|_| bad("bad lr_scale".into()))?;
+    let lr_scale: f64 = get("lr_scale")?
+        .parse()
+        .map_err(|_| bad("bad lr_scale".into()))?;
     let floats = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
-        let t = st.tensor(name).map_err(|e| bad(format!("tensor {name}: {e}")))?;
+        let t = st
+            .tensor(name)
+            .map_err(|e| bad(format!("tensor {name}: {e}")))?;
         if t.dtype() != Dtype::F32 || t.shape() != shape {
-            return Err(bad(format!("tensor {name} has shape {:?}, expected {shape:?}", t.shape())));
+            return Err(bad(format!(
+                "tensor {name} has shape {:?}, expected {shape:?}",
+                t.shape()
+            )));
         }
-        let v: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let v: Vec<f32> = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         if v.iter().any(|x| !x.is_finite()) {
             return Err(bad(format!("tensor {name} holds non-finite values")));
         }
@@ -98,14 +131,23 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
     let mut momentum = Grads::zeros_like(&net);
     for l in 0..w.len() - 1 {
         let shape = [w[l + 1], w[l]];
-        for (name, dst) in [(format!("w{l}"), &mut net.weights[l]), (format!("mw{l}"), &mut momentum.w[l])] {
+        for (name, dst) in [
+            (format!("w{l}"), &mut net.weights[l]),
+            (format!("mw{l}"), &mut momentum.w[l]),
+        ] {
             let v = floats(&name, &shape)?;
             *dst = Mat::from_fn(shape[0], shape[1], |i, j| v[i * shape[1] + j]);
         }
         net.biases[l] = floats(&format!("b{l}"), &[w[l + 1]])?;
         momentum.b[l] = floats(&format!("mb{l}"), &[w[l + 1]])?;
     }
-    Ok(Checkpoint { config, epoch, lr_scale, net, momentum })
+    Ok(Checkpoint {
+        config,
+        epoch,
+        lr_scale,
+        net,
+        momentum,
+    })
 }
 
 #[cfg(test)]
@@ -119,7 +161,13 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let net = LayeredNet::<f32>::random(config.model.clone(), 0.1, false, &mut rng).unwrap();
         let momentum = Grads::zeros_like(&net);
-        let c = Checkpoint { config, epoch: 3, lr_scale: 0.9, net, momentum };
+        let c = Checkpoint {
+            config,
+            epoch: 3,
+            lr_scale: 0.9,
+            net,
+            momentum,
+        };
         let dir = std::env::temp_dir().join(format!("fhn-ckpt-{}", std::process::id()));
         let p = dir.join("c.safetensors");
         save(&p, &c).unwrap();

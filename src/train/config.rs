@@ -141,7 +141,10 @@ impl TrainConfig {
                 name: name.into(),
                 seed: 1,
                 model: fhn_arch(vec![784, 512, 512, 512, 512, 10]),
-                init: InitConfig { scale: 0.014, fan_in_scaling: false },
+                init: InitConfig {
+                    scale: 0.014,
+                    fan_in_scaling: false,
+                },
                 data,
                 training: paper_training,
             },
@@ -152,7 +155,10 @@ impl TrainConfig {
                 c.name = name.into();
                 c.model.widths = vec![784, 500, 10];
                 c.model.leak = 2.0;
-                c.init = InitConfig { scale: 1.0, fan_in_scaling: true };
+                c.init = InitConfig {
+                    scale: 1.0,
+                    fan_in_scaling: true,
+                };
                 c.data.input_scale = 12.0;
                 c.training = TrainingConfig {
                     epochs: 30,
@@ -192,7 +198,10 @@ impl TrainConfig {
                     kind: Kind::Hopfield,
                     ..fhn_arch(vec![784, 500, 10])
                 },
-                init: InitConfig { scale: 1.0, fan_in_scaling: true },
+                init: InitConfig {
+                    scale: 1.0,
+                    fan_in_scaling: true,
+                },
                 data,
                 training: TrainingConfig {
                     epochs: 20,
@@ -222,7 +231,9 @@ impl TrainConfig {
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
         let cfg: Self = toml::from_str(text).map_err(|e| Error::Parse {
             path: path.into(),
-            line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            line: e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
             msg: e.message().to_string(),
         })?;
         cfg.validate().map_err(|e| Error::Parse {
@@ -250,15 +261,33 @@ impl TrainConfig {
         let t = &self.training;
         let bad = |m: String| Err(Error::Invalid(m));
         if t.lrs.len() != self.model.depth() {
-            return bad(format!("training.lrs has {} entries but the model has {} weight layers", t.lrs.len(), self.model.depth()));
+            return bad(format!(
+                "training.lrs has {} entries but the model has {} weight layers",
+                t.lrs.len(),
+                self.model.depth()
+            ));
         }
         if t.batch_size == 0 || t.eval_batch_size == 0 || t.epochs == 0 {
             return bad("batch sizes and epochs must be ≥ 1".into());
         }
         if self.model.widths[0] != 784 || *self.model.widths.last().unwrap() != 10 {
-            return bad(format!("MNIST needs 784 inputs and 10 outputs, got widths {:?}", self.model.widths));
+            return bad(format!(
+                "MNIST needs 784 inputs and 10 outputs, got widths {:?}",
+                self.model.widths
+            ));
         }
-        let nums = [t.dt, t.beta, t.cost_scale, t.target_on, t.target_off, t.bias_lr, t.momentum, t.lr_decay, self.init.scale, self.data.input_scale];
+        let nums = [
+            t.dt,
+            t.beta,
+            t.cost_scale,
+            t.target_on,
+            t.target_off,
+            t.bias_lr,
+            t.momentum,
+            t.lr_decay,
+            self.init.scale,
+            self.data.input_scale,
+        ];
         if nums.iter().chain(&t.lrs).any(|x| !x.is_finite()) {
             return bad("every number in the configuration must be finite".into());
         }
@@ -290,10 +319,17 @@ mod tests {
     fn bad_configs_are_rejected_with_a_location() {
         let mut c = TrainConfig::preset("paper").unwrap();
         c.training.lrs.pop();
-        let e = TrainConfig::from_toml(&c.to_toml(), Path::new("bad.toml")).unwrap_err().to_string();
+        let e = TrainConfig::from_toml(&c.to_toml(), Path::new("bad.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad.toml") && e.contains("lrs"), "{e}");
-        let text = TrainConfig::preset("paper").unwrap().to_toml().replace("epochs = 30", "epochs = \"many\"");
-        let e = TrainConfig::from_toml(&text, Path::new("bad.toml")).unwrap_err().to_string();
+        let text = TrainConfig::preset("paper")
+            .unwrap()
+            .to_toml()
+            .replace("epochs = 30", "epochs = \"many\"");
+        let e = TrainConfig::from_toml(&text, Path::new("bad.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad.toml:"), "{e}");
     }
 }

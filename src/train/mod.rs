@@ -10,7 +10,7 @@
 pub mod checkpoint;
 pub mod config;
 
-use crate::data::{load_mnist_dir, bundled_mnist_dir, Dataset, Split};
+use crate::data::{bundled_mnist_dir, load_mnist_dir, Dataset, Split};
 use crate::error::{Error, Result};
 use crate::layered::{BatchState, Grads, LayeredNet, Nudge, Workspace};
 use checkpoint::Checkpoint;
@@ -120,11 +120,18 @@ impl Phases {
 }
 
 fn argmax_col(m: &Mat<f32>, b: usize) -> usize {
-    (0..m.nrows()).max_by(|&i, &j| m[(i, b)].total_cmp(&m[(j, b)])).unwrap_or(0)
+    (0..m.nrows())
+        .max_by(|&i, &j| m[(i, b)].total_cmp(&m[(j, b)]))
+        .unwrap_or(0)
 }
 
 /// Counts errors and sums the cost of the free state in `ph` for the first `n` columns.
-fn score(cfg: &TrainConfig, ph: &Phases, labels: impl Iterator<Item = u8>, n: usize) -> (usize, f64) {
+fn score(
+    cfg: &TrainConfig,
+    ph: &Phases,
+    labels: impl Iterator<Item = u8>,
+    n: usize,
+) -> (usize, f64) {
     let out = ph.free.u.last().unwrap();
     let mut errors = 0;
     let mut cost = 0.0;
@@ -138,7 +145,12 @@ fn score(cfg: &TrainConfig, ph: &Phases, labels: impl Iterator<Item = u8>, n: us
 }
 
 /// Free-phase evaluation of `net` on `split` with `steps` Euler steps.
-pub fn evaluate(net: &LayeredNet<f32>, cfg: &TrainConfig, split: &Split, par: Par) -> Result<Evaluation> {
+pub fn evaluate(
+    net: &LayeredNet<f32>,
+    cfg: &TrainConfig,
+    split: &Split,
+    par: Par,
+) -> Result<Evaluation> {
     let bs = cfg.training.eval_batch_size.min(split.len()).max(1);
     let mut ph = Phases::new(net, bs);
     let (mut errors, mut cost, mut res, mut batches) = (0usize, 0.0, 0.0, 0usize);
@@ -150,15 +162,32 @@ pub fn evaluate(net: &LayeredNet<f32>, cfg: &TrainConfig, split: &Split, par: Pa
         ph.load(cfg, split, chunk);
         net.prepare_input(&ph.free, &mut ph.ws, par);
         let dt = cfg.training.dt as f32;
-        net.relax(&mut ph.free, &mut ph.ws, None, dt, cfg.training.eval_steps, cfg.training.solver, par)?;
+        net.relax(
+            &mut ph.free,
+            &mut ph.ws,
+            None,
+            dt,
+            cfg.training.eval_steps,
+            cfg.training.solver,
+            par,
+        )?;
         res += net.residual(&ph.free, &mut ph.ws, None, par);
         batches += 1;
-        let (e, c) = score(cfg, &ph, chunk.iter().map(|&i| split.labels[i]), chunk.len());
+        let (e, c) = score(
+            cfg,
+            &ph,
+            chunk.iter().map(|&i| split.labels[i]),
+            chunk.len(),
+        );
         errors += e;
         cost += c;
     }
     let n = split.len().max(1) as f64;
-    Ok(Evaluation { error: errors as f64 / n, cost: cost / n, residual: res / batches.max(1) as f64 })
+    Ok(Evaluation {
+        error: errors as f64 / n,
+        cost: cost / n,
+        residual: res / batches.max(1) as f64,
+    })
 }
 
 /// A training run in progress.
@@ -179,23 +208,49 @@ pub struct Trainer {
 }
 
 fn frob(m: &Mat<f32>) -> f64 {
-    (0..m.ncols()).map(|j| (0..m.nrows()).map(|i| (m[(i, j)] as f64).powi(2)).sum::<f64>()).sum::<f64>().sqrt()
+    (0..m.ncols())
+        .map(|j| {
+            (0..m.nrows())
+                .map(|i| (m[(i, j)] as f64).powi(2))
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        .sqrt()
 }
 
 impl Trainer {
-    /// A new run in `dir` (or resumed from `dir/checkpoint.safetensors` when `resume`).
+    /// A new run in `dir`, or, with `resume`, the run continued from
+    /// `dir/checkpoint.safetensors` under `cfg` (same model and seed; e.g. more epochs).
     pub fn new(cfg: TrainConfig, dir: &Path, resume: bool, threads: usize) -> Result<Self> {
-        let par = if threads <= 1 { Par::Seq } else { Par::rayon(threads) };
+        let par = if threads <= 1 {
+            Par::Seq
+        } else {
+            Par::rayon(threads)
+        };
         let ckpt_path = dir.join("checkpoint.safetensors");
         let (cfg, net, momentum, epoch, lr_scale) = if resume && ckpt_path.exists() {
             let c = checkpoint::load(&ckpt_path)?;
-            (c.config, c.net, c.momentum, c.epoch, c.lr_scale)
+            if c.config.model != cfg.model || c.config.seed != cfg.seed {
+                return Err(Error::Invalid(format!(
+                    "--resume: the configuration's model or seed differs from {}",
+                    ckpt_path.display()
+                )));
+            }
+            (cfg, c.net, c.momentum, c.epoch, c.lr_scale)
         } else {
             if resume {
-                return Err(Error::Invalid(format!("--resume: no checkpoint at {}", ckpt_path.display())));
+                return Err(Error::Invalid(format!(
+                    "--resume: no checkpoint at {}",
+                    ckpt_path.display()
+                )));
             }
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-            let net = LayeredNet::random(cfg.model.clone(), cfg.init.scale, cfg.init.fan_in_scaling, &mut rng)?;
+            let net = LayeredNet::random(
+                cfg.model.clone(),
+                cfg.init.scale,
+                cfg.init.fan_in_scaling,
+                &mut rng,
+            )?;
             let m = Grads::zeros_like(&net);
             (cfg, net, m, 0, 1.0)
         };
@@ -203,7 +258,18 @@ impl Trainer {
         crate::io::write_atomic(&dir.join("config.toml"), cfg.to_toml().as_bytes())?;
         let data = load_data(&cfg)?;
         let grads = Grads::zeros_like(&net);
-        let mut t = Self { cfg, net, momentum, grads, epoch, lr_scale, data, par, dir: dir.into(), best_val: f64::INFINITY };
+        let mut t = Self {
+            cfg,
+            net,
+            momentum,
+            grads,
+            epoch,
+            lr_scale,
+            data,
+            par,
+            dir: dir.into(),
+            best_val: f64::INFINITY,
+        };
         t.truncate_metrics()?;
         Ok(t)
     }
@@ -217,25 +283,48 @@ impl Trainer {
             .filter_map(|l| serde_json::from_str::<EpochMetrics>(l).ok())
             .filter(|m| m.epoch <= self.epoch)
             .collect();
-        self.best_val = kept.iter().map(|m| m.val_error).fold(f64::INFINITY, f64::min);
-        let text: String = kept.iter().map(|m| serde_json::to_string(m).unwrap() + "\n").collect();
+        self.best_val = kept
+            .iter()
+            .map(|m| m.val_error)
+            .fold(f64::INFINITY, f64::min);
+        let text: String = kept
+            .iter()
+            .map(|m| serde_json::to_string(m).unwrap() + "\n")
+            .collect();
         crate::io::write_atomic(&p, text.as_bytes())
     }
 
     fn log(&self, line: &str) -> Result<()> {
         let p = self.dir.join("log.txt");
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&p).map_err(|e| Error::io(&p, e))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .map_err(|e| Error::io(&p, e))?;
         writeln!(f, "{line}").map_err(|e| Error::io(&p, e))?;
         eprintln!("{line}");
         Ok(())
     }
 
     /// One EqProp update on the batch loaded in `ph`; returns (errors, cost, residual).
-    fn train_batch(&mut self, ph: &mut Phases, labels: &[u8], ratios: &mut [f64]) -> Result<(usize, f64, f64)> {
+    fn train_batch(
+        &mut self,
+        ph: &mut Phases,
+        labels: &[u8],
+        ratios: &mut [f64],
+    ) -> Result<(usize, f64, f64)> {
         let t = &self.cfg.training;
         let (net, par, dt) = (&self.net, self.par, t.dt as f32);
         net.prepare_input(&ph.free, &mut ph.ws, par);
-        net.relax(&mut ph.free, &mut ph.ws, None, dt, t.free_steps, t.solver, par)?;
+        net.relax(
+            &mut ph.free,
+            &mut ph.ws,
+            None,
+            dt,
+            t.free_steps,
+            t.solver,
+            par,
+        )?;
         let residual = net.residual(&ph.free, &mut ph.ws, None, par);
         let (errors, cost) = score(&self.cfg, ph, labels.iter().copied(), labels.len());
         // Φ + β·C with C = cost_scale‖u − y‖²: the output force is 2·cost_scale·β·(u − y), and
@@ -244,13 +333,35 @@ impl Trainer {
         let denom = labels.len() as f32 * t.beta as f32 * if t.centered { 2.0 } else { 1.0 };
         self.grads.clear();
         ph.plus.clone_from(&ph.free);
-        let nudge = Nudge { target: &ph.target, beta: force };
-        net.relax(&mut ph.plus, &mut ph.ws, Some(nudge), dt, t.nudge_steps, t.solver, par)?;
+        let nudge = Nudge {
+            target: &ph.target,
+            beta: force,
+        };
+        net.relax(
+            &mut ph.plus,
+            &mut ph.ws,
+            Some(nudge),
+            dt,
+            t.nudge_steps,
+            t.solver,
+            par,
+        )?;
         net.accumulate_param_grad(&ph.plus, &mut ph.ws, 1.0 / denom, &mut self.grads, par);
         let reference = if t.centered {
             ph.minus.clone_from(&ph.free);
-            let nudge = Nudge { target: &ph.target, beta: -force };
-            net.relax(&mut ph.minus, &mut ph.ws, Some(nudge), dt, t.nudge_steps, t.solver, par)?;
+            let nudge = Nudge {
+                target: &ph.target,
+                beta: -force,
+            };
+            net.relax(
+                &mut ph.minus,
+                &mut ph.ws,
+                Some(nudge),
+                dt,
+                t.nudge_steps,
+                t.solver,
+                par,
+            )?;
             &ph.minus
         } else {
             &ph.free
@@ -266,7 +377,11 @@ impl Trainer {
         let (mu, s) = (t.momentum as f32, self.lr_scale as f32);
         for l in 0..self.net.weights.len() {
             let lr = t.lrs[l] as f32 * s;
-            let (w, g, m) = (&mut self.net.weights[l], &self.grads.w[l], &mut self.momentum.w[l]);
+            let (w, g, m) = (
+                &mut self.net.weights[l],
+                &self.grads.w[l],
+                &mut self.momentum.w[l],
+            );
             let mut du2 = 0.0f64;
             for j in 0..w.ncols() {
                 for i in 0..w.nrows() {
@@ -278,7 +393,11 @@ impl Trainer {
             }
             ratios[l] += du2.sqrt() / frob(w).max(1e-30);
             let blr = t.bias_lr as f32 * s;
-            for ((b, g), m) in self.net.biases[l].iter_mut().zip(&self.grads.b[l]).zip(&mut self.momentum.b[l]) {
+            for ((b, g), m) in self.net.biases[l]
+                .iter_mut()
+                .zip(&self.grads.b[l])
+                .zip(&mut self.momentum.b[l])
+            {
                 let step = mu * *m - blr * g;
                 *m = step;
                 *b += step;
@@ -320,7 +439,12 @@ impl Trainer {
         let epoch = self.epoch + 1;
         let bs = self.cfg.training.batch_size.min(self.data.train.len());
         let mut order: Vec<usize> = (0..self.data.train.len()).collect();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+            self.cfg
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as u64),
+        );
         order.shuffle(&mut rng);
         let batches = order.len() / bs;
         let mut ph = Phases::new(&self.net, bs);
@@ -328,9 +452,11 @@ impl Trainer {
         let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
         let bar = indicatif::ProgressBar::new((batches * bs) as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
-                .expect("template")
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(epoch.to_string());
         let start = Instant::now();
@@ -338,12 +464,23 @@ impl Trainer {
             let idx = &order[k * bs..(k + 1) * bs];
             ph.load(&self.cfg, &self.data.train, idx);
             let labels: Vec<u8> = idx.iter().map(|&i| self.data.train.labels[i]).collect();
-            let (e, c, r) = self.train_batch(&mut ph, &labels, &mut ratios).map_err(|e| match e {
-                Error::Diverged(m) => Error::Diverged(format!("epoch {epoch}, batch {k}: {m}")),
-                e => e,
-            })?;
-            if self.net.weights.iter().any(|w| (0..w.ncols()).any(|j| (0..w.nrows()).any(|i| !w[(i, j)].is_finite()))) {
-                return Err(Error::Diverged(format!("epoch {epoch}, batch {k}: non-finite weights after the update")));
+            let (e, c, r) =
+                self.train_batch(&mut ph, &labels, &mut ratios)
+                    .map_err(|e| match e {
+                        Error::Diverged(m) => {
+                            Error::Diverged(format!("epoch {epoch}, batch {k}: {m}"))
+                        }
+                        e => e,
+                    })?;
+            if self
+                .net
+                .weights
+                .iter()
+                .any(|w| (0..w.ncols()).any(|j| (0..w.nrows()).any(|i| !w[(i, j)].is_finite())))
+            {
+                return Err(Error::Diverged(format!(
+                    "epoch {epoch}, batch {k}: non-finite weights after the update"
+                )));
             }
             errors += e;
             cost += c;
@@ -351,7 +488,11 @@ impl Trainer {
             seen += bs;
             bar.inc(bs as u64);
             if k % 20 == 0 {
-                bar.set_message(format!("err {:.2}% res {:.1e}", 100.0 * errors as f64 / seen as f64, residual / (k + 1) as f64));
+                bar.set_message(format!(
+                    "err {:.2}% res {:.1e}",
+                    100.0 * errors as f64 / seen as f64,
+                    residual / (k + 1) as f64
+                ));
             }
             // Without a terminal the bar is hidden: log progress every tenth of an epoch instead.
             if bar.is_hidden() && (k + 1) % (batches / 10).max(1) == 0 && k + 1 < batches {
@@ -404,8 +545,17 @@ impl Trainer {
         }
         checkpoint::save(&self.dir.join("checkpoint.safetensors"), &ck)?;
         let p = self.dir.join("metrics.jsonl");
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&p).map_err(|e| Error::io(&p, e))?;
-        writeln!(f, "{}", serde_json::to_string(m).expect("metrics serialise")).map_err(|e| Error::io(&p, e))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .map_err(|e| Error::io(&p, e))?;
+        writeln!(
+            f,
+            "{}",
+            serde_json::to_string(m).expect("metrics serialise")
+        )
+        .map_err(|e| Error::io(&p, e))?;
         self.log(&format!(
             "epoch {:>3}: train {:.2}% val {:.2}% test {:.2}% | cost {:.4} | residual free {:.2e} eval {:.2e} | {:.0} ex/s | ‖ΔW‖/‖W‖ {:?}",
             m.epoch,
@@ -437,7 +587,9 @@ impl Trainer {
         }
         let t = &self.cfg.training;
         let phases = if t.centered { 2 } else { 1 };
-        let flops = self.net.step_flops(t.free_steps + 1 + phases * t.nudge_steps, 2);
+        let flops = self
+            .net
+            .step_flops(t.free_steps + 1 + phases * t.nudge_steps, 2);
         Ok((start.elapsed().as_secs_f64(), flops))
     }
 
@@ -456,7 +608,10 @@ impl Trainer {
         ))?;
         while self.epoch < self.cfg.training.epochs {
             if let Err(e) = self.run_epoch() {
-                self.log(&format!("stopped: {e}; the last good checkpoint (epoch {}) is intact", self.epoch))?;
+                self.log(&format!(
+                    "stopped: {e}; the last good checkpoint (epoch {}) is intact",
+                    self.epoch
+                ))?;
                 return Err(e);
             }
         }
@@ -474,7 +629,11 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
     text.lines()
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::Parse { path: p.clone(), line: Some(i + 1), msg: e.to_string() })
+            serde_json::from_str(l).map_err(|e| Error::Parse {
+                path: p.clone(),
+                line: Some(i + 1),
+                msg: e.to_string(),
+            })
         })
         .collect()
 }
@@ -486,7 +645,10 @@ fn summarise(dir: &Path, cfg: &TrainConfig, threads: usize) -> Result<RunSummary
         .min_by(|a, b| a.val_error.total_cmp(&b.val_error))
         .ok_or_else(|| Error::Invalid("no epochs recorded".into()))?;
     let secs: f64 = ms.iter().map(|m| m.train_seconds).sum();
-    let n: f64 = ms.iter().map(|m| m.examples_per_second * m.train_seconds).sum();
+    let n: f64 = ms
+        .iter()
+        .map(|m| m.examples_per_second * m.train_seconds)
+        .sum();
     Ok(RunSummary {
         name: cfg.name.clone(),
         seed: cfg.seed,
@@ -509,6 +671,17 @@ pub fn plot_curves(dir: &Path) -> Result<()> {
         label: label.into(),
         points: ms.iter().map(|m| (m.epoch as f64, 100.0 * f(m))).collect(),
     };
-    let series = [s("train", |m| m.train_error), s("validation", |m| m.val_error), s("test", |m| m.test_error)];
-    crate::plot::line_plot(&dir.join("curves.png"), "EqProp learning curves", "epoch", "error (%)", &series, true)
+    let series = [
+        s("train", |m| m.train_error),
+        s("validation", |m| m.val_error),
+        s("test", |m| m.test_error),
+    ];
+    crate::plot::line_plot(
+        &dir.join("curves.png"),
+        "EqProp learning curves",
+        "epoch",
+        "error (%)",
+        &series,
+        true,
+    )
 }
