@@ -81,6 +81,9 @@ pub enum CheckKind {
     Adjoint,
     /// EqProp vs implicit differentiation vs finite differences.
     Gradient,
+    /// EqProp in a small layered FHN network vs the exact gradient, converged and at the
+    /// paper's setting (β = 0.9, 55/14 Euler steps).
+    Layered,
 }
 
 /// Arguments of `fhn check`.
@@ -97,6 +100,12 @@ pub struct CheckArgs {
     /// Seed of the random network.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Layered check: widths, input first.
+    #[arg(long, value_delimiter = ',', default_value = "40,30,20,10")]
+    widths: Vec<usize>,
+    /// Layered check: weight scale (N(0, scale²)).
+    #[arg(long, default_value_t = 0.3)]
+    scale: f64,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -283,6 +292,17 @@ fn simulate_turing(a: &SimulateArgs) -> Result<()> {
 
 /// `fhn check`.
 pub fn check(a: CheckArgs) -> Result<()> {
+    if let CheckKind::Layered = a.kind {
+        let rows = fhn_eqprop::layered::layered_gradient_check(&a.widths, a.scale, a.seed)?;
+        if a.json {
+            return print_json(&rows);
+        }
+        println!("layered FHN network {:?} (Table I, no leak, weights N(0, {}²)): EqProp vs exact gradient", a.widths, a.scale);
+        for r in rows {
+            println!("  {:<36} free residual {:.1e}  cosine {:.6}  relative error {:.2e}", r.setting, r.free_residual, r.cosine, r.relative_error);
+        }
+        return Ok(());
+    }
     let (net, cost) = load_or_random(&a.file, a.random, a.seed)?;
     let mut s = net.initial_state();
     steady_state(&net, &mut s, None, 1e-13)?;
@@ -331,6 +351,7 @@ pub fn check(a: CheckArgs) -> Result<()> {
                 r.jacobian_asymmetry
             );
         }
+        CheckKind::Layered => unreachable!("handled above"),
         CheckKind::Gradient => {
             let r = check_gradient(&net, &cost, &[1e-1, 1e-2, 1e-3, 1e-4])?;
             if a.json {

@@ -164,7 +164,7 @@ pub fn resnet_experiment(
     let nnz = net.activator.laplacian().nnz() + net.inhibitor.laplacian().nnz();
     let mut a = init.clone();
     let t = Instant::now();
-    let r = dopri45(&net, &mut a, None, 50_000.0, opts(1e-10), |_, _| {})?;
+    let r = dopri45(&net, &mut a, None, 20_000.0, opts(1e-10), |_, _| {})?;
     let stepping = Cost {
         method: "Dormand–Prince time stepping".into(),
         residual: r.residual,

@@ -16,7 +16,10 @@
 //! Both relax with explicit Euler steps; the cost C = ½‖u_L − y‖² adds β(u_L − y) to the
 //! output force. The same GEMM code computes the couplings of both kinds.
 
+mod check;
 mod graph_view;
+
+pub use check::{layered_gradient_check, LayeredGradientRow};
 mod real;
 
 pub use graph_view::node_offsets;

@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Markdown table of the MNIST runs under results/mnist/ (each a run folder copied from runs/):
+every number is read from the files `fhn train` wrote (results.json, config.toml, metrics.jsonl).
+Runs with the same configuration apart from the seed are also summarised as mean ± std."""
+import json, statistics, tomllib
+from collections import defaultdict
+from pathlib import Path
+
+root = Path(__file__).resolve().parent.parent / "results" / "mnist"
+rows, groups = [], defaultdict(list)
+for d in sorted(p for p in root.iterdir() if p.is_dir()):
+    cfg = tomllib.loads((d / "config.toml").read_text())
+    metrics = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()]
+    res = json.loads((d / "results.json").read_text()) if (d / "results.json").exists() else None
+    if res is None:  # an unfinished run: summarise what the metrics hold
+        best = min(metrics, key=lambda m: m["val_error"])
+        secs = sum(m["train_seconds"] for m in metrics)
+        res = {"epochs": len(metrics), "best_epoch": best["epoch"], "best_val_error": best["val_error"],
+               "test_error_at_best": best["test_error"], "final_test_error": metrics[-1]["test_error"],
+               "train_seconds": secs, "examples_per_second": sum(m["examples_per_second"] * m["train_seconds"] for m in metrics) / secs,
+               "threads": None}
+    done = f"{res['epochs']}/{cfg['training']['epochs']}"
+    widths = "-".join(map(str, cfg["model"]["widths"]))
+    rows.append((d.name, cfg["name"], cfg["model"]["kind"], widths, cfg["seed"], done, res))
+    groups[(cfg["name"], widths, done)].append(res["test_error_at_best"])
+
+print("| run | preset | kind | architecture | seed | epochs | best epoch | val error | test error (best val epoch) | final test error | train time | examples/s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for name, preset, kind, widths, seed, done, r in rows:
+    print(f"| {name} | {preset} | {kind} | {widths} | {seed} | {done} | {r['best_epoch']} | {100*r['best_val_error']:.2f}% | "
+          f"{100*r['test_error_at_best']:.2f}% | {100*r['final_test_error']:.2f}% | {r['train_seconds']/60:.1f} min | {r['examples_per_second']:.0f} |")
+print()
+print("| preset | architecture | epochs | seeds | test error, mean ± std |")
+print("|---|---|---|---|---|")
+for (preset, widths, done), errs in groups.items():
+    sd = statistics.stdev(errs) if len(errs) > 1 else float("nan")
+    print(f"| {preset} | {widths} | {done} | {len(errs)} | {100*statistics.mean(errs):.2f}% ± {100*sd:.2f}% |")
