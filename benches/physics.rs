@@ -30,10 +30,18 @@ fn grid(side: usize) -> FhnNetwork {
         for c in 0..side {
             let i = r * side + c;
             if c + 1 < side {
-                edges.push(fhn_eqprop::graph::Edge { a: i, b: i + 1, g: 1.0 });
+                edges.push(fhn_eqprop::graph::Edge {
+                    a: i,
+                    b: i + 1,
+                    g: 1.0,
+                });
             }
             if r + 1 < side {
-                edges.push(fhn_eqprop::graph::Edge { a: i, b: i + side, g: 1.0 });
+                edges.push(fhn_eqprop::graph::Edge {
+                    a: i,
+                    b: i + side,
+                    g: 1.0,
+                });
             }
         }
     }

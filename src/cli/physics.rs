@@ -299,7 +299,10 @@ pub fn check(a: CheckArgs) -> Result<()> {
         }
         println!("layered FHN network {:?} (Table I, no leak, weights N(0, {}²)): EqProp vs exact gradient", a.widths, a.scale);
         for r in rows {
-            println!("  {:<36} free residual {:.1e}  cosine {:.6}  relative error {:.2e}", r.setting, r.free_residual, r.cosine, r.relative_error);
+            println!(
+                "  {:<36} free residual {:.1e}  cosine {:.6}  relative error {:.2e}",
+                r.setting, r.free_residual, r.cosine, r.relative_error
+            );
         }
         return Ok(());
     }

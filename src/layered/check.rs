@@ -31,7 +31,15 @@ pub struct LayeredGradientRow {
 }
 
 /// Centered EqProp weight gradient of one example with Euler relaxation from zero.
-fn eqprop_estimate(net: &LayeredNet<f64>, x: &Mat<f64>, y: &Mat<f64>, beta: f64, free: usize, nudge: usize, dt: f64) -> Result<(Vec<f64>, f64)> {
+fn eqprop_estimate(
+    net: &LayeredNet<f64>,
+    x: &Mat<f64>,
+    y: &Mat<f64>,
+    beta: f64,
+    free: usize,
+    nudge: usize,
+    dt: f64,
+) -> Result<(Vec<f64>, f64)> {
     let mut ws = net.workspace(1);
     let mut s = net.init_state(x.clone());
     net.prepare_input(&s, &mut ws, Par::Seq);
@@ -40,16 +48,39 @@ fn eqprop_estimate(net: &LayeredNet<f64>, x: &Mat<f64>, y: &Mat<f64>, beta: f64,
     let mut g = Grads::zeros_like(net);
     for b in [beta, -beta] {
         let mut sb = s.clone();
-        net.relax(&mut sb, &mut ws, Some(Nudge { target: y, beta: b }), dt, nudge, Solver::Euler, Par::Seq)?;
+        net.relax(
+            &mut sb,
+            &mut ws,
+            Some(Nudge { target: y, beta: b }),
+            dt,
+            nudge,
+            Solver::Euler,
+            Par::Seq,
+        )?;
         net.accumulate_param_grad(&sb, &mut ws, 1.0 / (2.0 * b), &mut g, Par::Seq);
     }
-    Ok((g.w.iter().flat_map(|w| entries(w).collect::<Vec<_>>()).collect(), res))
+    Ok((
+        g.w.iter()
+            .flat_map(|w| entries(w).collect::<Vec<_>>())
+            .collect(),
+        res,
+    ))
 }
 
 /// Runs the check on a random FHN network of widths `widths` (Table I, no leak, weights
 /// N(0, scale²)), one input example and targets ±0.3.
-pub fn layered_gradient_check(widths: &[usize], scale: f64, seed: u64) -> Result<Vec<LayeredGradientRow>> {
-    let arch = Arch { widths: widths.to_vec(), kind: Kind::Fhn, fhn: FhnParams::table1(), inhibitor_coupling: false, leak: 0.0 };
+pub fn layered_gradient_check(
+    widths: &[usize],
+    scale: f64,
+    seed: u64,
+) -> Result<Vec<LayeredGradientRow>> {
+    let arch = Arch {
+        widths: widths.to_vec(),
+        kind: Kind::Fhn,
+        fhn: FhnParams::table1(),
+        inhibitor_coupling: false,
+        leak: 0.0,
+    };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let net = LayeredNet::<f64>::random(arch, scale, false, &mut rng)?;
     let n0 = widths[0];
@@ -63,7 +94,10 @@ pub fn layered_gradient_check(widths: &[usize], scale: f64, seed: u64) -> Result
     steady_state(&g, &mut s, None, 1e-13)?;
     let off = node_offsets(widths);
     let last = widths.len() - 1;
-    let cost = Cost { outputs: (0..nl).map(|k| off[last] + k).collect(), targets: (0..nl).map(|k| y[(k, 0)]).collect() };
+    let cost = Cost {
+        outputs: (0..nl).map(|k| off[last] + k).collect(),
+        targets: (0..nl).map(|k| y[(k, 0)]).collect(),
+    };
     let m: usize = net.weights.iter().map(|w| w.nrows() * w.ncols()).sum();
     let exact = implicit_gradient(&g, &s, &cost)[..m].to_vec();
     let settings = [

@@ -187,30 +187,19 @@ impl<T: Real> LayeredNet<T> {
         fan_in_scaling: bool,
         rng: &mut impl Rng,
     ) -> Result<Self> {
-        arch.validate()?;
-        let weights = (0..arch.depth())
-            .map(|l| {
-                let (rows, cols) = (arch.widths[l + 1], arch.widths[l]);
-                let s = if fan_in_scaling {
-                    scale / (cols as f64).sqrt()
-                } else {
-                    scale
-                };
-                Mat::from_fn(rows, cols, |_, _| {
-                    let z: f64 = StandardNormal.sample(rng);
-                    T::lit(z * s)
-                })
-            })
-            .collect();
-        let biases = arch.widths[1..]
-            .iter()
-            .map(|&n| vec![T::zero(); n])
-            .collect();
-        Ok(Self {
-            arch,
-            weights,
-            biases,
-        })
+        let mut net = Self::zeros(arch)?;
+        for w in net.weights.iter_mut() {
+            let s = if fan_in_scaling {
+                scale / (w.ncols() as f64).sqrt()
+            } else {
+                scale
+            };
+            *w = Mat::from_fn(w.nrows(), w.ncols(), |_, _| {
+                let z: f64 = StandardNormal.sample(rng);
+                T::lit(z * s)
+            });
+        }
+        Ok(net)
     }
 
     /// All-zero weights and biases.

@@ -332,36 +332,20 @@ impl Trainer {
         let force = (2.0 * t.cost_scale * t.beta) as f32;
         let denom = labels.len() as f32 * t.beta as f32 * if t.centered { 2.0 } else { 1.0 };
         self.grads.clear();
-        ph.plus.clone_from(&ph.free);
-        let nudge = Nudge {
-            target: &ph.target,
-            beta: force,
-        };
-        net.relax(
-            &mut ph.plus,
-            &mut ph.ws,
-            Some(nudge),
-            dt,
-            t.nudge_steps,
-            t.solver,
-            par,
-        )?;
+        // A nudged phase: from the free state, `nudge_steps` steps with force ±(2·cost_scale·β).
+        let nudged =
+            |state: &mut BatchState<f32>, ws: &mut Workspace<f32>, target: &Mat<f32>, sign: f32| {
+                state.clone_from(&ph.free);
+                let nudge = Nudge {
+                    target,
+                    beta: sign * force,
+                };
+                net.relax(state, ws, Some(nudge), dt, t.nudge_steps, t.solver, par)
+            };
+        nudged(&mut ph.plus, &mut ph.ws, &ph.target, 1.0)?;
         net.accumulate_param_grad(&ph.plus, &mut ph.ws, 1.0 / denom, &mut self.grads, par);
         let reference = if t.centered {
-            ph.minus.clone_from(&ph.free);
-            let nudge = Nudge {
-                target: &ph.target,
-                beta: -force,
-            };
-            net.relax(
-                &mut ph.minus,
-                &mut ph.ws,
-                Some(nudge),
-                dt,
-                t.nudge_steps,
-                t.solver,
-                par,
-            )?;
+            nudged(&mut ph.minus, &mut ph.ws, &ph.target, -1.0)?;
             &ph.minus
         } else {
             &ph.free
