@@ -33,5 +33,5 @@ print()
 print("| preset | architecture | epochs | seeds | test error, mean ± std |")
 print("|---|---|---|---|---|")
 for (preset, widths, done), errs in groups.items():
-    sd = statistics.stdev(errs) if len(errs) > 1 else float("nan")
-    print(f"| {preset} | {widths} | {done} | {len(errs)} | {100*statistics.mean(errs):.2f}% ± {100*sd:.2f}% |")
+    sd = f" ± {100*statistics.stdev(errs):.2f}%" if len(errs) > 1 else " (one seed)"
+    print(f"| {preset} | {widths} | {done} | {len(errs)} | {100*statistics.mean(errs):.2f}%{sd} |")
