@@ -177,8 +177,8 @@ pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
             print_curve("f64", &rep.f64_errors);
             print_curve("f32", &rep.f32_errors);
             println!(
-                "  largest multiplier of the linearised layer map (homogeneous state): {:.3}",
-                rep.max_multiplier_homogeneous
+                "  linearised layer map (homogeneous state): largest multiplier {:.3}, log10|det| {:.1e}",
+                rep.max_multiplier_homogeneous, rep.layer_map_homogeneous.log10_abs_det
             );
             println!(
                 "  discrete H along depth: max |H_i − H_1| = {:.3e}",
@@ -219,6 +219,7 @@ pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
                 "  largest multiplier of the linearised layer map (middle layer): {:.3}",
                 rep.max_multiplier_middle
             );
+            println!("  log10|det| of that map: {:.2}", rep.layer_map_middle.log10_abs_det);
             print_costs(&rep.costs);
             println!("  figures and JSON in {}", e.out.display());
         }

@@ -3,7 +3,7 @@
 
 use super::ebm::DeepEbm;
 use super::resnet::ResNet;
-use super::{error_curve, max_multiplier, ErrorCurve};
+use super::{error_curve, multipliers, ErrorCurve, Multipliers};
 use crate::error::Result;
 use crate::model::FhnParams;
 use crate::network::State;
@@ -54,6 +54,8 @@ pub struct ResNetReport {
     pub f32_errors: ErrorCurve,
     /// Largest |multiplier| of the linearised layer map at the homogeneous state.
     pub max_multiplier_homogeneous: f64,
+    /// Multipliers of the linearised layer map at the homogeneous state (incl. log10|det|).
+    pub layer_map_homogeneous: Multipliers,
     /// Discrete Hamiltonian H_i along depth (meaningful for coupling 0).
     pub hamiltonian: Vec<f64>,
     /// max_i |H_i − H_1|.
@@ -154,7 +156,8 @@ pub fn resnet_experiment(
         vec![v0; width],
     ]
     .concat();
-    let max_multiplier_homogeneous = max_multiplier(map, &x0);
+    let layer_map_homogeneous = multipliers(map, &x0);
+    let max_multiplier_homogeneous = layer_map_homogeneous.max_abs;
     let hamiltonian = rn.hamiltonian(&s);
     let h1 = hamiltonian.first().copied().unwrap_or(0.0);
     let hamiltonian_drift = hamiltonian
@@ -197,6 +200,7 @@ pub fn resnet_experiment(
         f64_errors,
         f32_errors,
         max_multiplier_homogeneous,
+        layer_map_homogeneous,
         hamiltonian,
         hamiltonian_drift,
         costs: vec![stepping, newton],
@@ -230,6 +234,8 @@ pub struct EbmReport {
     pub f32_errors: ErrorCurve,
     /// Largest |multiplier| of the linearised layer map at the middle layer.
     pub max_multiplier_middle: f64,
+    /// Multipliers of the linearised layer map at the middle layer (incl. log10|det|).
+    pub layer_map_middle: Multipliers,
     /// Costs to residual 1e-10: gradient descent vs block Newton.
     pub costs: Vec<Cost>,
 }
@@ -279,6 +285,7 @@ pub fn ebm_experiment(width: usize, depth: usize, gain: f64, seed: u64) -> Resul
         [out[1].clone(), out[2].clone()].concat()
     };
     let x0 = [v[mid - 1].clone(), v[mid].clone()].concat();
+    let layer_map_middle = multipliers(map, &x0);
     Ok(EbmReport {
         width,
         depth,
@@ -289,7 +296,8 @@ pub fn ebm_experiment(width: usize, depth: usize, gain: f64, seed: u64) -> Resul
         unit0_recursed: rec64.iter().map(|l| l[0]).collect(),
         f64_errors: error_curve(&rec64, &v),
         f32_errors: error_curve(&rec32, &v),
-        max_multiplier_middle: max_multiplier(map, &x0),
+        max_multiplier_middle: layer_map_middle.max_abs,
+        layer_map_middle,
         costs: vec![stepping, newton],
     })
 }

@@ -10,8 +10,18 @@ pub mod resnet;
 use faer::Mat;
 use serde::Serialize;
 
-/// Largest |eigenvalue| of the Jacobian (central differences, step 1e-6) of a map ℝᵈ → ℝᵈ.
-pub fn max_multiplier(map: impl Fn(&[f64]) -> Vec<f64>, x0: &[f64]) -> f64 {
+/// Multipliers of a map ℝᵈ → ℝᵈ at `x0`: eigenvalues of its Jacobian (central differences,
+/// step 1e-6).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Multipliers {
+    /// Largest |eigenvalue|.
+    pub max_abs: f64,
+    /// Σ log10 |eigenvalue| = log10 |det J|: 0 for a volume-preserving (symplectic) map.
+    pub log10_abs_det: f64,
+}
+
+/// The [`Multipliers`] of `map` at `x0`.
+pub fn multipliers(map: impl Fn(&[f64]) -> Vec<f64>, x0: &[f64]) -> Multipliers {
     let d = x0.len();
     let mut j = Mat::<f64>::zeros(d, d);
     for c in 0..d {
@@ -23,9 +33,13 @@ pub fn max_multiplier(map: impl Fn(&[f64]) -> Vec<f64>, x0: &[f64]) -> f64 {
             j[(r, c)] = (yp[r] - ym[r]) / 2e-6;
         }
     }
-    j.eigenvalues()
-        .map(|ev| ev.iter().map(|z| z.norm()).fold(0.0, f64::max))
-        .unwrap_or(f64::NAN)
+    match j.eigenvalues() {
+        Ok(ev) => Multipliers {
+            max_abs: ev.iter().map(|z| z.norm()).fold(0.0, f64::max),
+            log10_abs_det: ev.iter().map(|z| z.norm().log10()).sum(),
+        },
+        Err(_) => Multipliers { max_abs: f64::NAN, log10_abs_det: f64::NAN },
+    }
 }
 
 /// Per-layer error of a recursion against the reference, with the derived figures.
