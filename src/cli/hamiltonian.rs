@@ -1,11 +1,11 @@
 //! `fhn hamiltonian fhn-resnet|ebm`.
 
-use super::print_json;
+use super::{print_json, write_json};
 use clap::{Args, Subcommand};
 use fhn_eqprop::hamiltonian::analysis::{ebm_experiment, resnet_experiment, Cost};
 use fhn_eqprop::hamiltonian::ErrorCurve;
 use fhn_eqprop::plot::{line_plot, Series};
-use fhn_eqprop::{Error, Result};
+use fhn_eqprop::Result;
 use std::path::{Path, PathBuf};
 
 /// Which network.
@@ -139,11 +139,6 @@ fn print_curve(name: &str, c: &ErrorCurve) {
     );
 }
 
-fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let body = serde_json::to_vec_pretty(value).map_err(|e| Error::Invalid(e.to_string()))?;
-    fhn_eqprop::io::write_atomic(path, &body)
-}
-
 /// `fhn hamiltonian`.
 pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
     match a.which {
@@ -219,7 +214,10 @@ pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
                 "  largest multiplier of the linearised layer map (middle layer): {:.3}",
                 rep.max_multiplier_middle
             );
-            println!("  log10|det| of that map: {:.2}", rep.layer_map_middle.log10_abs_det);
+            println!(
+                "  log10|det| of that map: {:.2}",
+                rep.layer_map_middle.log10_abs_det
+            );
             print_costs(&rep.costs);
             println!("  figures and JSON in {}", e.out.display());
         }

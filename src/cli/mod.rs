@@ -15,7 +15,8 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` atomically (temporary file + rename): never half-written.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    fhn_eqprop::io::write_atomic(path, bytes)
+/// Writes `value` as pretty JSON to `path`, atomically (never half-written).
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let body = serde_json::to_vec_pretty(value).map_err(|e| Error::Invalid(e.to_string()))?;
+    fhn_eqprop::io::write_atomic(path, &body)
 }

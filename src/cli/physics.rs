@@ -1,10 +1,11 @@
 //! `fhn steady`, `fhn simulate`, `fhn check`: the physics core on user or random networks.
 
-use super::{print_json, write_atomic};
+use super::{print_json, write_json};
 use clap::{Args, ValueEnum};
 use fhn_eqprop::adjoint::check_adjoint;
 use fhn_eqprop::eqprop::check_gradient;
 use fhn_eqprop::io::npy_f64;
+use fhn_eqprop::io::write_atomic;
 use fhn_eqprop::model::FhnParams;
 use fhn_eqprop::netfile;
 use fhn_eqprop::network::{check_energy, random_network, Cost, FhnNetwork};
@@ -255,8 +256,7 @@ fn simulate_turing(a: &SimulateArgs) -> Result<()> {
         false,
     )?;
     let json_path = a.out.join("turing.json");
-    let body = serde_json::to_vec_pretty(&run).map_err(|e| Error::Invalid(e.to_string()))?;
-    write_atomic(&json_path, &body)?;
+    write_json(&json_path, &run)?;
     if a.json {
         return print_json(&run);
     }

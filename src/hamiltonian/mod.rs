@@ -38,7 +38,10 @@ pub fn multipliers(map: impl Fn(&[f64]) -> Vec<f64>, x0: &[f64]) -> Multipliers 
             max_abs: ev.iter().map(|z| z.norm()).fold(0.0, f64::max),
             log10_abs_det: ev.iter().map(|z| z.norm().log10()).sum(),
         },
-        Err(_) => Multipliers { max_abs: f64::NAN, log10_abs_det: f64::NAN },
+        Err(_) => Multipliers {
+            max_abs: f64::NAN,
+            log10_abs_det: f64::NAN,
+        },
     }
 }
 

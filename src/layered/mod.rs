@@ -503,7 +503,11 @@ impl<T: Real> LayeredNet<T> {
         solver: Solver,
         par: Par,
     ) -> Result<()> {
-        let stepper = if solver == Solver::Newton { Solver::Jacobi } else { solver };
+        let stepper = if solver == Solver::Newton {
+            Solver::Jacobi
+        } else {
+            solver
+        };
         for s in 0..steps {
             self.step(st, ws, nudge, dt, stepper, par);
             if s % 8 == 7 || s + 1 == steps {
@@ -520,8 +524,16 @@ impl<T: Real> LayeredNet<T> {
     fn newton_polish(&self, st: &mut BatchState<T>, nudge: Option<Nudge<T>>) -> Result<()> {
         let net64 = LayeredNet::<f64> {
             arch: self.arch.clone(),
-            weights: self.weights.iter().map(|w| Mat::from_fn(w.nrows(), w.ncols(), |i, j| w[(i, j)].as_f64())).collect(),
-            biases: self.biases.iter().map(|b| b.iter().map(|x| x.as_f64()).collect()).collect(),
+            weights: self
+                .weights
+                .iter()
+                .map(|w| Mat::from_fn(w.nrows(), w.ncols(), |i, j| w[(i, j)].as_f64()))
+                .collect(),
+            biases: self
+                .biases
+                .iter()
+                .map(|b| b.iter().map(|x| x.as_f64()).collect())
+                .collect(),
         };
         let off = node_offsets(&self.arch.widths);
         let last = self.layers() - 1;

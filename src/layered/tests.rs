@@ -287,10 +287,17 @@ fn newton_solver_reaches_exact_equilibria_in_free_and_nudged_phases() {
     let net = small(false, 1.0, 5);
     let target = Mat::from_fn(3, 2, |i, j| if i == j { 0.4 } else { -0.4 });
     let mut ws = net.workspace(2);
-    for nudge in [None, Some(Nudge { target: &target, beta: 0.5 })] {
+    for nudge in [
+        None,
+        Some(Nudge {
+            target: &target,
+            beta: 0.5,
+        }),
+    ] {
         let mut st = net.init_state(inputs());
         net.prepare_input(&st, &mut ws, Par::Seq);
-        net.relax(&mut st, &mut ws, nudge, 0.5, 200, Solver::Newton, Par::Seq).unwrap();
+        net.relax(&mut st, &mut ws, nudge, 0.5, 200, Solver::Newton, Par::Seq)
+            .unwrap();
         let r = net.residual(&st, &mut ws, nudge, Par::Seq);
         assert!(r <= 1e-10, "residual {r}");
     }
