@@ -336,63 +336,15 @@ impl<T: Real> LayeredNet<T> {
             Kind::Fhn => T::lit(-p.d_u),
             Kind::Hopfield => -T::one(),
         };
-        for l in 1..nl {
-            let g = &mut ws.gu[l];
+        {
             let act = &ws.act;
             let a = |m: usize| if kind == Kind::Fhn { &st.u[m] } else { &act[m] };
-            if l == 1 {
-                g.copy_from(&ws.input_drive);
-                scale_in_place(g, alpha);
-            } else {
-                matmul(
-                    g.as_mut(),
-                    Accum::Replace,
-                    &self.weights[l - 1],
-                    a(l - 1),
-                    alpha,
-                    par,
-                );
-            }
-            if l + 1 < nl {
-                matmul(
-                    g.as_mut(),
-                    Accum::Add,
-                    self.weights[l].transpose(),
-                    a(l + 1),
-                    alpha,
-                    par,
-                );
-            }
+            self.couple(&ws.input_drive, a, &mut ws.gu, alpha, par);
         }
         let inhib = self.arch.has_inhibitor();
         if inhib && self.arch.inhibitor_coupling {
             let cv = T::lit(p.d_v / p.eps);
-            for l in 1..nl {
-                let g = &mut ws.gv[l];
-                if l == 1 {
-                    g.copy_from(&ws.input_drive_v);
-                    scale_in_place(g, cv);
-                } else {
-                    matmul(
-                        g.as_mut(),
-                        Accum::Replace,
-                        &self.weights[l - 1],
-                        &st.v[l - 1],
-                        cv,
-                        par,
-                    );
-                }
-                if l + 1 < nl {
-                    matmul(
-                        g.as_mut(),
-                        Accum::Add,
-                        self.weights[l].transpose(),
-                        &st.v[l + 1],
-                        cv,
-                        par,
-                    );
-                }
-            }
+            self.couple(&ws.input_drive_v, |m| &st.v[m], &mut ws.gv, cv, par);
         }
         // Local (element-wise) terms, fused in one pass per layer.
         let (du, leak) = (T::lit(p.d_u), T::lit(self.arch.leak));
@@ -447,6 +399,46 @@ impl<T: Real> LayeredNet<T> {
                         gv[k] = lap + uk - alpha_v * vk - beta_v;
                     }
                 }
+            }
+        }
+    }
+
+    /// Coupling currents `out_l = c (W^{l−1} a_{l−1} + W^{lT} a_{l+1})` for l = 1..=L, with the
+    /// constant input term `W⁰ a_0 = drive` precomputed by [`Self::prepare_input`].
+    fn couple<'a>(
+        &self,
+        drive: &Mat<T>,
+        a: impl Fn(usize) -> &'a Mat<T>,
+        out: &mut [Mat<T>],
+        c: T,
+        par: Par,
+    ) where
+        T: 'a,
+    {
+        let nl = self.layers();
+        for l in 1..nl {
+            let g = &mut out[l];
+            if l == 1 {
+                zip_map(g.as_mut(), drive.as_ref(), |x| c * x);
+            } else {
+                matmul(
+                    g.as_mut(),
+                    Accum::Replace,
+                    &self.weights[l - 1],
+                    a(l - 1),
+                    c,
+                    par,
+                );
+            }
+            if l + 1 < nl {
+                matmul(
+                    g.as_mut(),
+                    Accum::Add,
+                    self.weights[l].transpose(),
+                    a(l + 1),
+                    c,
+                    par,
+                );
             }
         }
     }
@@ -688,11 +680,6 @@ fn co_content<T: Real>(a: &Mat<T>, b: &Mat<T>, c: T, acc: &mut Mat<T>, par: Par)
             *x += c * (sa[j] + sb[k]);
         }
     }
-}
-
-fn scale_in_place<T: Real>(m: &mut Mat<T>, c: T) {
-    let src = m.clone();
-    zip_map(m.as_mut(), src.as_ref(), |x| c * x);
 }
 
 fn add_row_sums<T: Real>(m: &Mat<T>, c: T, out: &mut [T]) {
