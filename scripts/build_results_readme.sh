@@ -14,8 +14,10 @@ machine; runs used `--threads 1` and usually shared the machine with one other r
 
 Run folders under `results/mnist/` (copied from `runs/`: config.toml, log.txt, metrics.jsonl,
 results.json, curves.png). Reproduce with `fhn train --preset NAME --seed S --threads 1`.
-The paper preset run is unfinished (see its epochs column); `fhn train --preset paper --out
-runs/paper-s1 --resume` continues it. Paper: 2.8 % ± 0.2.
+The paper preset run is unfinished (see its epochs column; epochs 1–6 ran with one thread,
+later epochs with two — its log.txt records each start); its last checkpoint is committed:
+`cp -r results/mnist/paper-s1 runs/ && fhn train --out runs/paper-s1 --resume` continues it.
+Paper: 2.8 % ± 0.2.
 
 TXT
 python3 scripts/results_table.py
