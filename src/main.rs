@@ -30,6 +30,8 @@ enum Command {
     Hamiltonian(cli::hamiltonian::HamiltonianArgs),
     /// Evaluate a checkpoint on the test (or validation) split.
     Eval(cli::train::EvalArgs),
+    /// Time (or dump for a cross-check) the EqProp training step; see bench/reference/.
+    BenchStep(cli::bench::BenchStepArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Train(a) => cli::train::train(a),
         Command::Eval(a) => cli::train::eval(a),
         Command::Hamiltonian(a) => cli::hamiltonian::hamiltonian(a),
+        Command::BenchStep(a) => cli::bench::bench_step(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

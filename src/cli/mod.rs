@@ -1,5 +1,6 @@
 //! Subcommand implementations.
 
+pub mod bench;
 pub mod hamiltonian;
 pub mod physics;
 pub mod train;

@@ -42,7 +42,8 @@ pub struct TrainArgs {
     print_config: bool,
 }
 
-fn setup_threads(threads: usize) {
+/// Sizes the global rayon pool (GEMM parallelism).
+pub fn setup_threads(threads: usize) {
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build_global();

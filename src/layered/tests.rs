@@ -302,3 +302,46 @@ fn newton_solver_reaches_exact_equilibria_in_free_and_nudged_phases() {
         assert!(r <= 1e-10, "residual {r}");
     }
 }
+
+/// Random states for layers 1..L (the input layer is shared, as in two EqProp phases).
+fn random_state(net: &LayeredNet<f64>, x: &Mat<f64>, seed: u64) -> BatchState<f64> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut st = net.init_state(x.clone());
+    for l in 1..net.layers() {
+        for m in [&mut st.u[l], &mut st.v[l]] {
+            *m = Mat::from_fn(m.nrows(), m.ncols(), |_, _| rng.gen_range(-0.3..1.2));
+        }
+    }
+    st
+}
+
+#[test]
+fn difference_form_of_the_estimate_equals_two_co_content_sums() {
+    for (kind, coupled) in [
+        (Kind::Fhn, false),
+        (Kind::Fhn, true),
+        (Kind::Hopfield, false),
+    ] {
+        let mut net = small(coupled, 0.5, 9);
+        net.arch.kind = kind;
+        let (plus, minus) = (
+            random_state(&net, &inputs(), 1),
+            random_state(&net, &inputs(), 2),
+        );
+        let mut ws = net.workspace(2);
+        let mut two = Grads::zeros_like(&net);
+        net.accumulate_param_grad(&plus, &mut ws, 0.7, &mut two, Par::Seq);
+        net.accumulate_param_grad(&minus, &mut ws, -0.7, &mut two, Par::Seq);
+        let mut diff = Grads::zeros_like(&net);
+        net.accumulate_param_grad_difference(&plus, &minus, &mut ws, 0.7, &mut diff, Par::Seq);
+        for (a, b) in two.w.iter().zip(&diff.w) {
+            let err = (a - b).norm_max() / a.norm_max();
+            assert!(err < 1e-13, "{kind:?} coupled {coupled}: weights {err:e}");
+        }
+        for (a, b) in two.b.iter().zip(&diff.b) {
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() < 1e-13, "{kind:?}: bias {x} vs {y}");
+            }
+        }
+    }
+}

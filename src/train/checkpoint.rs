@@ -54,6 +54,19 @@ pub fn to_bytes(c: &Checkpoint) -> Result<Vec<u8>> {
         named.push((format!("b{l}"), vec![b.len()], vec_bytes(b)));
         named.push((format!("mb{l}"), vec![b.len()], vec_bytes(&c.momentum.b[l])));
     }
+    let meta = HashMap::from([
+        ("format".to_string(), "fhn-eqprop-checkpoint-v1".to_string()),
+        ("config".to_string(), c.config.to_toml()),
+        ("epoch".to_string(), c.epoch.to_string()),
+        ("lr_scale".to_string(), format!("{:e}", c.lr_scale)),
+    ]);
+    serialize(&named, meta)
+}
+
+fn serialize(
+    named: &[(String, Vec<usize>, Vec<u8>)],
+    meta: HashMap<String, String>,
+) -> Result<Vec<u8>> {
     let views: Vec<(String, TensorView)> = named
         .iter()
         .map(|(n, s, d)| {
@@ -64,13 +77,16 @@ pub fn to_bytes(c: &Checkpoint) -> Result<Vec<u8>> {
             ))
         })
         .collect::<Result<_>>()?;
-    let meta = HashMap::from([
-        ("format".to_string(), "fhn-eqprop-checkpoint-v1".to_string()),
-        ("config".to_string(), c.config.to_toml()),
-        ("epoch".to_string(), c.epoch.to_string()),
-        ("lr_scale".to_string(), format!("{:e}", c.lr_scale)),
-    ]);
     safetensors::serialize(views, &Some(meta)).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// Writes f32 matrices (row-major, shape rows × cols) to a safetensors file, atomically.
+pub fn save_matrices(path: &Path, mats: &[(&str, &Mat<f32>)]) -> Result<()> {
+    let named: Vec<_> = mats
+        .iter()
+        .map(|(n, m)| (n.to_string(), vec![m.nrows(), m.ncols()], mat_bytes(m)))
+        .collect();
+    crate::io::write_atomic(path, &serialize(&named, HashMap::new())?)
 }
 
 /// Writes a checkpoint atomically.

@@ -343,14 +343,21 @@ impl Trainer {
                 net.relax(state, ws, Some(nudge), dt, t.nudge_steps, t.solver, par)
             };
         nudged(&mut ph.plus, &mut ph.ws, &ph.target, 1.0)?;
-        net.accumulate_param_grad(&ph.plus, &mut ph.ws, 1.0 / denom, &mut self.grads, par);
         let reference = if t.centered {
             nudged(&mut ph.minus, &mut ph.ws, &ph.target, -1.0)?;
             &ph.minus
         } else {
             &ph.free
         };
-        net.accumulate_param_grad(reference, &mut ph.ws, -1.0 / denom, &mut self.grads, par);
+        let ws = &mut ph.ws;
+        net.accumulate_param_grad_difference(
+            &ph.plus,
+            reference,
+            ws,
+            1.0 / denom,
+            &mut self.grads,
+            par,
+        );
         self.apply_update(ratios);
         self.net.refresh_diagonal(&mut ph.ws);
         Ok((errors, cost, residual))
@@ -515,14 +522,19 @@ impl Trainer {
     }
 
     /// Persists an epoch: checkpoint first (atomic), then the metrics line, then figures.
-    fn commit_epoch(&mut self, m: &EpochMetrics) -> Result<()> {
-        let ck = Checkpoint {
+    /// The run's current state as a checkpoint (configuration, network, optimizer buffers).
+    pub fn snapshot(&self) -> Checkpoint {
+        Checkpoint {
             config: self.cfg.clone(),
             epoch: self.epoch,
             lr_scale: self.lr_scale,
             net: self.net.clone(),
             momentum: self.momentum.clone(),
-        };
+        }
+    }
+
+    fn commit_epoch(&mut self, m: &EpochMetrics) -> Result<()> {
+        let ck = self.snapshot();
         if m.val_error < self.best_val {
             self.best_val = m.val_error;
             checkpoint::save(&self.dir.join("best.safetensors"), &ck)?;
@@ -575,6 +587,17 @@ impl Trainer {
             .net
             .step_flops(t.free_steps + 1 + phases * t.nudge_steps, 2);
         Ok((start.elapsed().as_secs_f64(), flops))
+    }
+
+    /// One training step on examples `idx` of the training split; returns the clamped input
+    /// and the targets it used (n_0 × B, n_L × B), for cross-checks with other implementations.
+    pub fn step_on(&mut self, idx: &[usize]) -> Result<(Mat<f32>, Mat<f32>)> {
+        let mut ph = Phases::new(&self.net, idx.len());
+        ph.load(&self.cfg, &self.data.train, idx);
+        let labels: Vec<u8> = idx.iter().map(|&i| self.data.train.labels[i]).collect();
+        let mut ratios = vec![0.0; self.net.weights.len()];
+        self.train_batch(&mut ph, &labels, &mut ratios)?;
+        Ok((ph.free.u[0].clone(), ph.target.clone()))
     }
 
     /// Trains the remaining epochs and writes `results.json`.

@@ -1,0 +1,126 @@
+//! `fhn bench-step`: the unit of work of the side-by-side benchmark against the PyTorch
+//! reference (bench/reference/), and the dump for the cross-check of one training step.
+
+use super::print_json;
+use super::train::setup_threads;
+use clap::Args;
+use fhn_eqprop::train::checkpoint::{self, save_matrices};
+use fhn_eqprop::train::config::TrainConfig;
+use fhn_eqprop::train::Trainer;
+use fhn_eqprop::{Error, Result};
+use serde_json::json;
+use std::path::PathBuf;
+
+/// Arguments of `fhn bench-step`.
+#[derive(Args)]
+pub struct BenchStepArgs {
+    /// Built-in preset (paper, quick, best, hopfield, tiny).
+    #[arg(long, default_value = "paper", conflicts_with = "config")]
+    preset: String,
+    /// TOML configuration file instead of a preset.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Minibatch size (overrides the configuration).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Cross-check mode: one step on the first examples; writes config.toml, before.safetensors,
+    /// batch.safetensors (x: B × n_0, target: B × n_L) and after.safetensors into DIR.
+    #[arg(long)]
+    dump: Option<PathBuf>,
+    /// Timing mode: minibatches per sample.
+    #[arg(long, default_value_t = 8)]
+    batches: usize,
+    /// Timing mode: samples (each one timing of `batches` steps).
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Timing mode: untimed warm-up steps.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Instead: measure the f32 GEMM peak (1024³, median of 9) with `--threads`.
+    #[arg(long)]
+    gemm_peak: bool,
+}
+
+/// f32 GFLOP/s of faer's 1024 × 1024 × 1024 product (median of 9 after one warm-up).
+fn gemm_peak(threads: usize) -> f64 {
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, Mat, Par};
+    let par = if threads <= 1 {
+        Par::Seq
+    } else {
+        Par::rayon(threads)
+    };
+    let n = 1024;
+    let a = Mat::<f32>::from_fn(n, n, |i, j| ((i * 7 + j * 3) % 11) as f32 * 0.1);
+    let b = Mat::<f32>::from_fn(n, n, |i, j| ((i * 5 + j) % 13) as f32 * 0.1);
+    let mut c = Mat::<f32>::zeros(n, n);
+    let mut times: Vec<f64> = (0..10)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            matmul(c.as_mut(), Accum::Replace, &a, &b, 1.0, par);
+            t.elapsed().as_secs_f64()
+        })
+        .skip(1)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    2.0 * (n * n * n) as f64 / times[times.len() / 2] / 1e9
+}
+
+/// `fhn bench-step`.
+pub fn bench_step(a: BenchStepArgs) -> Result<()> {
+    let mut cfg = match &a.config {
+        Some(p) => TrainConfig::load(p)?,
+        None => TrainConfig::preset(&a.preset)?,
+    };
+    if let Some(b) = a.batch {
+        cfg.training.batch_size = b;
+    }
+    // Only the first examples are used: skip decoding work we do not need.
+    let batch = cfg.training.batch_size;
+    cfg.data.train_limit = (batch * a.batches.max(1)).clamp(batch, 8192);
+    cfg.data.eval_limit = 1;
+    cfg.validate()?;
+    if a.threads == 0 || a.batches == 0 || a.reps == 0 {
+        return Err(Error::Invalid(
+            "--threads, --batches, --reps must be ≥ 1".into(),
+        ));
+    }
+    setup_threads(a.threads);
+    if a.gemm_peak {
+        return print_json(&json!({"threads": a.threads, "gemm_gflops": gemm_peak(a.threads)}));
+    }
+    if let Some(dir) = &a.dump {
+        let mut t = Trainer::new(cfg, dir, false, a.threads)?;
+        checkpoint::save(&dir.join("before.safetensors"), &t.snapshot())?;
+        let idx: Vec<usize> = (0..batch).collect();
+        let (x, target) = t.step_on(&idx)?;
+        let (x, target) = (x.transpose().to_owned(), target.transpose().to_owned());
+        save_matrices(
+            &dir.join("batch.safetensors"),
+            &[("x", &x), ("target", &target)],
+        )?;
+        checkpoint::save(&dir.join("after.safetensors"), &t.snapshot())?;
+        return print_json(&json!({"dump": dir, "batch": batch}));
+    }
+    let dir = std::env::temp_dir().join(format!("fhn-bench-step-{}", std::process::id()));
+    let mut t = Trainer::new(cfg, &dir, false, a.threads)?;
+    t.time_steps(a.warmup)?;
+    let samples: Vec<f64> = (0..a.reps)
+        .map(|_| {
+            t.time_steps(a.batches)
+                .map(|(s, _)| (a.batches * batch) as f64 / s)
+        })
+        .collect::<Result<_>>()?;
+    let flops = t.time_steps(0)?.1;
+    let _ = std::fs::remove_dir_all(&dir);
+    print_json(&json!({
+        "impl": "rust",
+        "batch": batch,
+        "threads": a.threads,
+        "examples_per_second": samples,
+        "flops_per_example": flops,
+    }))
+}
