@@ -2,7 +2,6 @@
 
 use super::print_json;
 use clap::Args;
-use faer::Par;
 use fhn_eqprop::train::checkpoint;
 use fhn_eqprop::train::config::{TrainConfig, PRESETS};
 use fhn_eqprop::train::{evaluate, load_data, Trainer};
@@ -137,12 +136,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             )))
         }
     };
-    let par = if a.threads <= 1 {
-        Par::Seq
-    } else {
-        Par::rayon(a.threads)
-    };
-    let e = evaluate(&c.net, &c.config, split, par)?;
+    let e = evaluate(&c.net, &c.config, split, a.threads)?;
     if a.json {
         return print_json(
             &json!({"checkpoint": a.checkpoint, "epoch": c.epoch, "split": a.split, "error": e.error, "cost": e.cost, "residual": e.residual}),

@@ -257,15 +257,11 @@ impl<T: Real> LayeredNet<T> {
             d.fill(T::zero());
         }
         for (l, w) in self.weights.iter().enumerate() {
-            for j in 0..w.ncols() {
-                let col = w.col(j);
-                let mut s = T::zero();
-                for k in 0..w.nrows() {
-                    let g = col[k];
-                    ws.diag[l + 1][k] += g;
-                    s += g;
-                }
-                ws.diag[l][j] += s;
+            let (lo, hi) = ws.diag.split_at_mut(l + 1);
+            for (j, d) in lo[l].iter_mut().enumerate() {
+                let wj = col(w, j);
+                hi[0].iter_mut().zip(wj).for_each(|(r, &g)| *r += g);
+                *d += wj.iter().fold(T::zero(), |s, &g| s + g);
             }
         }
         // Constant part of ∂²Φ/∂u² per node: d_u (diag + g₀) − 1 (used by the Jacobi solver).
@@ -365,42 +361,42 @@ impl<T: Real> LayeredNet<T> {
                 let v = col(&st.v[l], b);
                 let y = nudge.filter(|_| out).map(|n| (col(n.target, b), n.beta));
                 let gu = col_mut(&mut ws.gu[l], b);
+                // Zipped iterators (no bounds checks) so that these loops vectorise.
                 match kind {
                     Kind::Fhn => {
-                        for k in 0..gu.len() {
-                            let (uk, vk) = (u[k], v[k]);
-                            gu[k] +=
-                                du * (diag[k] + leak) * uk - (uk - uk * uk * uk - vk) - bias[k];
+                        for ((((g, &uk), &vk), &d), &bk) in
+                            gu.iter_mut().zip(u).zip(v).zip(diag).zip(bias)
+                        {
+                            *g += du * (d + leak) * uk - (uk - uk * uk * uk - vk) - bk;
                         }
                     }
                     Kind::Hopfield => {
-                        for k in 0..gu.len() {
-                            let uk = u[k];
+                        for ((g, &uk), &bk) in gu.iter_mut().zip(u).zip(bias) {
                             let on = if uk >= T::zero() && uk <= T::one() {
                                 T::one()
                             } else {
                                 T::zero()
                             };
-                            gu[k] = uk + on * (gu[k] - bias[k]);
+                            *g = uk + on * (*g - bk);
                         }
                     }
                 }
                 if let Some((y, beta)) = y {
-                    for k in 0..gu.len() {
-                        gu[k] += beta * (u[k] - y[k]);
+                    for ((g, &uk), &yk) in gu.iter_mut().zip(u).zip(y) {
+                        *g += beta * (uk - yk);
                     }
                 }
                 if inhib {
                     let gv = col_mut(&mut ws.gv[l], b);
-                    let coupled = self.arch.inhibitor_coupling;
-                    for k in 0..gv.len() {
-                        let (uk, vk) = (u[k], v[k]);
-                        let lap = if coupled {
-                            gv[k] - cv * diag[k] * vk
-                        } else {
-                            T::zero()
-                        };
-                        gv[k] = lap + uk - alpha_v * vk - beta_v;
+                    let local = |uk: T, vk: T| uk - alpha_v * vk - beta_v;
+                    if self.arch.inhibitor_coupling {
+                        for (((g, &uk), &vk), &d) in gv.iter_mut().zip(u).zip(v).zip(diag) {
+                            *g += local(uk, vk) - cv * d * vk;
+                        }
+                    } else {
+                        for ((g, &uk), &vk) in gv.iter_mut().zip(u).zip(v) {
+                            *g = local(uk, vk);
+                        }
                     }
                 }
             }
@@ -420,6 +416,26 @@ impl<T: Real> LayeredNet<T> {
         T: 'a,
     {
         let nl = self.layers();
+        if drive.ncols() == 1 {
+            // One example: each weight matrix is streamed once for both of its products.
+            zip_map(out[1].as_mut(), drive.as_ref(), |x| c * x);
+            for g in out[2..nl].iter_mut() {
+                g.fill(T::zero());
+            }
+            for m in 1..nl - 1 {
+                let (lo, hi) = out.split_at_mut(m + 1);
+                let (down, up) = (col_mut(&mut lo[m], 0), col_mut(&mut hi[0], 0));
+                fused_gemv(
+                    &self.weights[m],
+                    col(a(m), 0),
+                    col(a(m + 1), 0),
+                    c,
+                    up,
+                    down,
+                );
+            }
+            return;
+        }
         for l in 1..nl {
             let g = &mut out[l];
             if l == 1 {
@@ -735,6 +751,38 @@ impl<T: Real> LayeredNet<T> {
                 }
             }
         }
+    }
+}
+
+/// `up += c W x` and `down += c Wᵀ y` in one pass over the columns of W (m × n): the
+/// single-example coupling is bound by reading W, so reading it once halves the traffic.
+fn fused_gemv<T: Real>(w: &Mat<T>, x: &[T], y: &[T], c: T, up: &mut [T], down: &mut [T]) {
+    const LANES: usize = 16;
+    let m = w.nrows();
+    let split = m - m % LANES;
+    for (j, (d, &xj)) in down.iter_mut().zip(x).enumerate() {
+        let wj = col(w, j);
+        let cx = c * xj;
+        let mut acc = [T::zero(); LANES];
+        for ((wc, yc), uc) in wj[..split]
+            .chunks_exact(LANES)
+            .zip(y[..split].chunks_exact(LANES))
+            .zip(up[..split].chunks_exact_mut(LANES))
+        {
+            let (wc, yc): (&[T; LANES], &[T; LANES]) =
+                (wc.try_into().unwrap(), yc.try_into().unwrap());
+            let uc: &mut [T; LANES] = uc.try_into().unwrap();
+            for k in 0..LANES {
+                acc[k] = wc[k].mul_add(yc[k], acc[k]);
+                uc[k] = cx.mul_add(wc[k], uc[k]);
+            }
+        }
+        let mut dot = acc.iter().fold(T::zero(), |s, &a| s + a);
+        for k in split..m {
+            dot += wj[k] * y[k];
+            up[k] += cx * wj[k];
+        }
+        *d += c * dot;
     }
 }
 

@@ -9,16 +9,18 @@
 
 pub mod checkpoint;
 pub mod config;
+mod shards;
 
 use crate::data::{bundled_mnist_dir, load_mnist_dir, Dataset, Split};
 use crate::error::{Error, Result};
-use crate::layered::{BatchState, Grads, LayeredNet, Nudge, Workspace};
+use crate::layered::{Grads, LayeredNet};
 use checkpoint::Checkpoint;
 use config::TrainConfig;
-use faer::{Mat, Par};
+use faer::Mat;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
+use shards::Shards;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -77,110 +79,27 @@ pub fn load_data(cfg: &TrainConfig) -> Result<Dataset> {
     Ok(d)
 }
 
-/// Reusable per-batch buffers: three phase states and the workspace.
-struct Phases {
-    free: BatchState<f32>,
-    plus: BatchState<f32>,
-    minus: BatchState<f32>,
-    target: Mat<f32>,
-    ws: Workspace<f32>,
-}
-
-impl Phases {
-    fn new(net: &LayeredNet<f32>, batch: usize) -> Self {
-        let free = net.init_state(Mat::zeros(net.arch.widths[0], batch));
-        Self {
-            plus: free.clone(),
-            minus: free.clone(),
-            free,
-            target: Mat::zeros(*net.arch.widths.last().unwrap(), batch),
-            ws: net.workspace(batch),
-        }
-    }
-
-    /// Loads examples `idx` of `split` into the clamped input and the targets; zeroes the rest.
-    fn load(&mut self, cfg: &TrainConfig, split: &Split, idx: &[usize]) {
-        let scale = (cfg.data.input_scale / 255.0) as f32;
-        let t = &cfg.training;
-        for (b, &i) in idx.iter().enumerate() {
-            let img = split.image(i);
-            for (k, &p) in img.iter().enumerate() {
-                self.free.u[0][(k, b)] = p as f32 * scale;
-            }
-            for c in 0..self.target.nrows() {
-                let on = c == split.labels[i] as usize;
-                self.target[(c, b)] = if on { t.target_on } else { t.target_off } as f32;
-            }
-        }
-        for l in 1..self.free.u.len() {
-            self.free.u[l].fill(0.0);
-            self.free.v[l].fill(0.0);
-        }
-    }
-}
-
-fn argmax_col(m: &Mat<f32>, b: usize) -> usize {
-    (0..m.nrows())
-        .max_by(|&i, &j| m[(i, b)].total_cmp(&m[(j, b)]))
-        .unwrap_or(0)
-}
-
-/// Counts errors and sums the cost of the free state in `ph` for the first `n` columns.
-fn score(
-    cfg: &TrainConfig,
-    ph: &Phases,
-    labels: impl Iterator<Item = u8>,
-    n: usize,
-) -> (usize, f64) {
-    let out = ph.free.u.last().unwrap();
-    let mut errors = 0;
-    let mut cost = 0.0;
-    for (b, y) in labels.take(n).enumerate() {
-        errors += usize::from(argmax_col(out, b) != y as usize);
-        for c in 0..out.nrows() {
-            cost += cfg.training.cost_scale * (out[(c, b)] - ph.target[(c, b)]).powi(2) as f64;
-        }
-    }
-    (errors, cost)
-}
-
-/// Free-phase evaluation of `net` on `split` with `steps` Euler steps.
+/// Free-phase evaluation of `net` on `split` (`eval_steps` steps, `threads` shards per batch).
 pub fn evaluate(
     net: &LayeredNet<f32>,
     cfg: &TrainConfig,
     split: &Split,
-    par: Par,
+    threads: usize,
 ) -> Result<Evaluation> {
     let bs = cfg.training.eval_batch_size.min(split.len()).max(1);
-    let mut ph = Phases::new(net, bs);
+    let mut sh = Shards::new(net, bs, threads);
     let (mut errors, mut cost, mut res, mut batches) = (0usize, 0.0, 0.0, 0usize);
     let all: Vec<usize> = (0..split.len()).collect();
     for chunk in all.chunks(bs) {
-        if chunk.len() != bs {
-            ph = Phases::new(net, chunk.len());
+        if chunk.len() != sh.batch() {
+            sh = Shards::new(net, chunk.len(), threads);
         }
-        ph.load(cfg, split, chunk);
-        net.prepare_input(&ph.free, &mut ph.ws, par);
-        let dt = cfg.training.dt as f32;
-        net.relax(
-            &mut ph.free,
-            &mut ph.ws,
-            None,
-            dt,
-            cfg.training.eval_steps,
-            cfg.training.solver,
-            par,
-        )?;
-        res += net.residual(&ph.free, &mut ph.ws, None, par);
-        batches += 1;
-        let (e, c) = score(
-            cfg,
-            &ph,
-            chunk.iter().map(|&i| split.labels[i]),
-            chunk.len(),
-        );
+        sh.load(cfg, split, chunk);
+        let (e, c, r) = sh.evaluate(net, cfg)?;
         errors += e;
         cost += c;
+        res += r;
+        batches += 1;
     }
     let n = split.len().max(1) as f64;
     Ok(Evaluation {
@@ -202,31 +121,47 @@ pub struct Trainer {
     pub epoch: usize,
     lr_scale: f64,
     data: Dataset,
-    par: Par,
+    threads: usize,
     dir: PathBuf,
     best_val: f64,
 }
 
 fn frob(m: &Mat<f32>) -> f64 {
     (0..m.ncols())
-        .map(|j| {
-            (0..m.nrows())
-                .map(|i| (m[(i, j)] as f64).powi(2))
-                .sum::<f64>()
-        })
+        .map(|j| sum_sq(slice(m, j)))
         .sum::<f64>()
         .sqrt()
+}
+
+/// `Σ x²`, in 16 independent lanes so that it vectorises.
+fn sum_sq(x: &[f32]) -> f64 {
+    let mut acc = [0.0f32; 16];
+    let chunks = x.chunks_exact(16);
+    let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v * v;
+        }
+    }
+    acc.iter().map(|&a| a as f64).sum::<f64>() + tail as f64
+}
+
+fn slice(m: &Mat<f32>, j: usize) -> &[f32] {
+    m.col(j).try_as_col_major().expect("contiguous").as_slice()
+}
+
+fn slice_mut(m: &mut Mat<f32>, j: usize) -> &mut [f32] {
+    m.col_mut(j)
+        .try_as_col_major_mut()
+        .expect("contiguous")
+        .as_slice_mut()
 }
 
 impl Trainer {
     /// A new run in `dir`, or, with `resume`, the run continued from
     /// `dir/checkpoint.safetensors` under `cfg` (same model and seed; e.g. more epochs).
     pub fn new(cfg: TrainConfig, dir: &Path, resume: bool, threads: usize) -> Result<Self> {
-        let par = if threads <= 1 {
-            Par::Seq
-        } else {
-            Par::rayon(threads)
-        };
+        let threads = threads.max(1);
         let ckpt_path = dir.join("checkpoint.safetensors");
         let (cfg, net, momentum, epoch, lr_scale) = if resume && ckpt_path.exists() {
             let c = checkpoint::load(&ckpt_path)?;
@@ -266,7 +201,7 @@ impl Trainer {
             epoch,
             lr_scale,
             data,
-            par,
+            threads,
             dir: dir.into(),
             best_val: f64::INFINITY,
         };
@@ -306,61 +241,12 @@ impl Trainer {
         Ok(())
     }
 
-    /// One EqProp update on the batch loaded in `ph`; returns (errors, cost, residual).
-    fn train_batch(
-        &mut self,
-        ph: &mut Phases,
-        labels: &[u8],
-        ratios: &mut [f64],
-    ) -> Result<(usize, f64, f64)> {
-        let t = &self.cfg.training;
-        let (net, par, dt) = (&self.net, self.par, t.dt as f32);
-        net.prepare_input(&ph.free, &mut ph.ws, par);
-        net.relax(
-            &mut ph.free,
-            &mut ph.ws,
-            None,
-            dt,
-            t.free_steps,
-            t.solver,
-            par,
-        )?;
-        let residual = net.residual(&ph.free, &mut ph.ws, None, par);
-        let (errors, cost) = score(&self.cfg, ph, labels.iter().copied(), labels.len());
-        // Φ + β·C with C = cost_scale‖u − y‖²: the output force is 2·cost_scale·β·(u − y), and
-        // (∂Φ/∂θ(s^β) − ∂Φ/∂θ(s^{−β}))/(2β) estimates dC/dθ.
-        let force = (2.0 * t.cost_scale * t.beta) as f32;
-        let denom = labels.len() as f32 * t.beta as f32 * if t.centered { 2.0 } else { 1.0 };
-        self.grads.clear();
-        // A nudged phase: from the free state, `nudge_steps` steps with force ±(2·cost_scale·β).
-        let nudged =
-            |state: &mut BatchState<f32>, ws: &mut Workspace<f32>, target: &Mat<f32>, sign: f32| {
-                state.clone_from(&ph.free);
-                let nudge = Nudge {
-                    target,
-                    beta: sign * force,
-                };
-                net.relax(state, ws, Some(nudge), dt, t.nudge_steps, t.solver, par)
-            };
-        nudged(&mut ph.plus, &mut ph.ws, &ph.target, 1.0)?;
-        let reference = if t.centered {
-            nudged(&mut ph.minus, &mut ph.ws, &ph.target, -1.0)?;
-            &ph.minus
-        } else {
-            &ph.free
-        };
-        let ws = &mut ph.ws;
-        net.accumulate_param_grad_difference(
-            &ph.plus,
-            reference,
-            ws,
-            1.0 / denom,
-            &mut self.grads,
-            par,
-        );
+    /// One EqProp update on the minibatch loaded in `sh`; returns (errors, cost, residual).
+    fn train_batch(&mut self, sh: &mut Shards, ratios: &mut [f64]) -> Result<(usize, f64, f64)> {
+        let stats = sh.eqprop(&self.net, &self.cfg, &mut self.grads)?;
         self.apply_update(ratios);
-        self.net.refresh_diagonal(&mut ph.ws);
-        Ok((errors, cost, residual))
+        sh.refresh(&self.net);
+        Ok(stats)
     }
 
     fn apply_update(&mut self, ratios: &mut [f64]) {
@@ -373,16 +259,18 @@ impl Trainer {
                 &self.grads.w[l],
                 &mut self.momentum.w[l],
             );
-            let mut du2 = 0.0f64;
+            let (mut du2, mut w2) = (0.0f64, 0.0f64);
             for j in 0..w.ncols() {
-                for i in 0..w.nrows() {
-                    let step = mu * m[(i, j)] - lr * g[(i, j)];
-                    m[(i, j)] = step;
-                    w[(i, j)] += step;
-                    du2 += (step as f64).powi(2);
+                let (wj, gj, mj) = (slice_mut(w, j), slice(g, j), slice_mut(m, j));
+                for ((wx, &gx), mx) in wj.iter_mut().zip(gj).zip(mj.iter_mut()) {
+                    let step = mu * *mx - lr * gx;
+                    *mx = step;
+                    *wx += step;
                 }
+                du2 += sum_sq(mj);
+                w2 += sum_sq(wj);
             }
-            ratios[l] += du2.sqrt() / frob(w).max(1e-30);
+            ratios[l] += (du2 / w2.max(1e-60)).sqrt();
             let blr = t.bias_lr as f32 * s;
             for ((b, g), m) in self.net.biases[l]
                 .iter_mut()
@@ -438,7 +326,7 @@ impl Trainer {
         );
         order.shuffle(&mut rng);
         let batches = order.len() / bs;
-        let mut ph = Phases::new(&self.net, bs);
+        let mut sh = Shards::new(&self.net, bs, self.threads);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
         let bar = indicatif::ProgressBar::new((batches * bs) as u64);
@@ -453,16 +341,13 @@ impl Trainer {
         let start = Instant::now();
         for k in 0..batches {
             let idx = &order[k * bs..(k + 1) * bs];
-            ph.load(&self.cfg, &self.data.train, idx);
-            let labels: Vec<u8> = idx.iter().map(|&i| self.data.train.labels[i]).collect();
-            let (e, c, r) =
-                self.train_batch(&mut ph, &labels, &mut ratios)
-                    .map_err(|e| match e {
-                        Error::Diverged(m) => {
-                            Error::Diverged(format!("epoch {epoch}, batch {k}: {m}"))
-                        }
-                        e => e,
-                    })?;
+            sh.load(&self.cfg, &self.data.train, idx);
+            let (e, c, r) = self
+                .train_batch(&mut sh, &mut ratios)
+                .map_err(|e| match e {
+                    Error::Diverged(m) => Error::Diverged(format!("epoch {epoch}, batch {k}: {m}")),
+                    e => e,
+                })?;
             if self
                 .net
                 .weights
@@ -499,8 +384,8 @@ impl Trainer {
         }
         bar.finish_and_clear();
         let secs = start.elapsed().as_secs_f64();
-        let val = evaluate(&self.net, &self.cfg, &self.data.val, self.par)?;
-        let test = evaluate(&self.net, &self.cfg, &self.data.test, self.par)?;
+        let val = evaluate(&self.net, &self.cfg, &self.data.val, self.threads)?;
+        let test = evaluate(&self.net, &self.cfg, &self.data.test, self.threads)?;
         let m = EpochMetrics {
             epoch,
             train_error: errors as f64 / seen.max(1) as f64,
@@ -571,15 +456,14 @@ impl Trainer {
     /// returns (seconds, FLOPs per example): the benchmark's unit of work.
     pub fn time_steps(&mut self, batches: usize) -> Result<(f64, f64)> {
         let bs = self.cfg.training.batch_size;
-        let mut ph = Phases::new(&self.net, bs);
+        let mut sh = Shards::new(&self.net, bs, self.threads);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let n = self.data.train.len();
         let start = Instant::now();
         for k in 0..batches {
             let idx: Vec<usize> = (0..bs).map(|i| (k * bs + i) % n).collect();
-            ph.load(&self.cfg, &self.data.train, &idx);
-            let labels: Vec<u8> = idx.iter().map(|&i| self.data.train.labels[i]).collect();
-            self.train_batch(&mut ph, &labels, &mut ratios)?;
+            sh.load(&self.cfg, &self.data.train, &idx);
+            self.train_batch(&mut sh, &mut ratios)?;
         }
         let t = &self.cfg.training;
         let phases = if t.centered { 2 } else { 1 };
@@ -592,12 +476,11 @@ impl Trainer {
     /// One training step on examples `idx` of the training split; returns the clamped input
     /// and the targets it used (n_0 × B, n_L × B), for cross-checks with other implementations.
     pub fn step_on(&mut self, idx: &[usize]) -> Result<(Mat<f32>, Mat<f32>)> {
-        let mut ph = Phases::new(&self.net, idx.len());
-        ph.load(&self.cfg, &self.data.train, idx);
-        let labels: Vec<u8> = idx.iter().map(|&i| self.data.train.labels[i]).collect();
+        let mut sh = Shards::new(&self.net, idx.len(), self.threads);
+        sh.load(&self.cfg, &self.data.train, idx);
         let mut ratios = vec![0.0; self.net.weights.len()];
-        self.train_batch(&mut ph, &labels, &mut ratios)?;
-        Ok((ph.free.u[0].clone(), ph.target.clone()))
+        self.train_batch(&mut sh, &mut ratios)?;
+        Ok(sh.inputs_and_targets())
     }
 
     /// Trains the remaining epochs and writes `results.json`.

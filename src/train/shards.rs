@@ -1,0 +1,261 @@
+//! A minibatch split into per-thread shards. Examples are independent until the weight update,
+//! so each shard relaxes on its own thread with single-threaded GEMMs: no synchronisation per
+//! relaxation step (GEMM-level threading synchronises twice per layer and step and loses at
+//! small batches; docs/PERFORMANCE.md). Results depend on the shard count, so a run is
+//! reproducible for the same seed and thread count.
+
+use super::config::TrainConfig;
+use crate::data::Split;
+use crate::error::Result;
+use crate::layered::{BatchState, Grads, LayeredNet, Nudge, Workspace};
+use faer::{Mat, Par};
+use rayon::prelude::*;
+
+/// Reusable buffers of one shard: the three phase states, targets, labels and the workspace.
+pub(super) struct Phases {
+    pub free: BatchState<f32>,
+    plus: BatchState<f32>,
+    minus: BatchState<f32>,
+    pub target: Mat<f32>,
+    pub labels: Vec<u8>,
+    pub ws: Workspace<f32>,
+}
+
+impl Phases {
+    fn new(net: &LayeredNet<f32>, batch: usize) -> Self {
+        let free = net.init_state(Mat::zeros(net.arch.widths[0], batch));
+        Self {
+            plus: free.clone(),
+            minus: free.clone(),
+            free,
+            target: Mat::zeros(*net.arch.widths.last().unwrap(), batch),
+            labels: vec![0; batch],
+            ws: net.workspace(batch),
+        }
+    }
+
+    fn batch(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Loads examples `idx` of `split` into the clamped input and the targets; zeroes the rest.
+    fn load(&mut self, cfg: &TrainConfig, split: &Split, idx: &[usize]) {
+        let scale = (cfg.data.input_scale / 255.0) as f32;
+        let t = &cfg.training;
+        for (b, &i) in idx.iter().enumerate() {
+            for (k, &p) in split.image(i).iter().enumerate() {
+                self.free.u[0][(k, b)] = p as f32 * scale;
+            }
+            self.labels[b] = split.labels[i];
+            for c in 0..self.target.nrows() {
+                let on = c == split.labels[i] as usize;
+                self.target[(c, b)] = if on { t.target_on } else { t.target_off } as f32;
+            }
+        }
+        for l in 1..self.free.u.len() {
+            self.free.u[l].fill(0.0);
+            self.free.v[l].fill(0.0);
+        }
+    }
+
+    /// Free phase of `steps` steps from zero hidden state; returns the residual ‖∂Φ/∂s‖∞.
+    fn free_phase(
+        &mut self,
+        net: &LayeredNet<f32>,
+        cfg: &TrainConfig,
+        steps: usize,
+    ) -> Result<f64> {
+        let t = &cfg.training;
+        net.prepare_input(&self.free, &mut self.ws, Par::Seq);
+        let (st, ws) = (&mut self.free, &mut self.ws);
+        net.relax(st, ws, None, t.dt as f32, steps, t.solver, Par::Seq)?;
+        Ok(net.residual(&self.free, &mut self.ws, None, Par::Seq))
+    }
+
+    /// (errors, summed cost) of the free state.
+    fn score(&self, cfg: &TrainConfig) -> (usize, f64) {
+        let out = self.free.u.last().unwrap();
+        let mut errors = 0;
+        let mut cost = 0.0;
+        for (b, &y) in self.labels.iter().enumerate() {
+            let guess = (0..out.nrows())
+                .max_by(|&i, &j| out[(i, b)].total_cmp(&out[(j, b)]))
+                .unwrap_or(0);
+            errors += usize::from(guess != y as usize);
+            for c in 0..out.nrows() {
+                let d = (out[(c, b)] - self.target[(c, b)]) as f64;
+                cost += cfg.training.cost_scale * d * d;
+            }
+        }
+        (errors, cost)
+    }
+
+    /// Free phase, nudged phase(s) and the EqProp estimate added to `grads` with weight
+    /// `1/denom`; returns (errors, cost, free-phase residual).
+    fn eqprop(
+        &mut self,
+        net: &LayeredNet<f32>,
+        cfg: &TrainConfig,
+        grads: &mut Grads<f32>,
+        denom: f32,
+    ) -> Result<(usize, f64, f64)> {
+        let t = &cfg.training;
+        let residual = self.free_phase(net, cfg, t.free_steps)?;
+        let (errors, cost) = self.score(cfg);
+        // Φ + β·C with C = cost_scale‖u − y‖²: the output force is 2·cost_scale·β·(u − y).
+        let force = (2.0 * t.cost_scale * t.beta) as f32;
+        let dt = t.dt as f32;
+        let nudged = |state: &mut BatchState<f32>, ws: &mut Workspace<f32>, sign: f32| {
+            state.clone_from(&self.free);
+            let nudge = Nudge {
+                target: &self.target,
+                beta: sign * force,
+            };
+            net.relax(
+                state,
+                ws,
+                Some(nudge),
+                dt,
+                t.nudge_steps,
+                t.solver,
+                Par::Seq,
+            )
+        };
+        nudged(&mut self.plus, &mut self.ws, 1.0)?;
+        let reference = if t.centered {
+            nudged(&mut self.minus, &mut self.ws, -1.0)?;
+            &self.minus
+        } else {
+            &self.free
+        };
+        let ws = &mut self.ws;
+        net.accumulate_param_grad_difference(
+            &self.plus,
+            reference,
+            ws,
+            1.0 / denom,
+            grads,
+            Par::Seq,
+        );
+        Ok((errors, cost, residual))
+    }
+}
+
+/// A minibatch as up to `threads` shards of nearly equal size.
+pub(super) struct Shards {
+    pub parts: Vec<Phases>,
+    grads: Vec<Grads<f32>>,
+}
+
+impl Shards {
+    pub fn new(net: &LayeredNet<f32>, batch: usize, threads: usize) -> Self {
+        let n = threads.clamp(1, batch.max(1));
+        let parts: Vec<Phases> = (0..n)
+            .map(|i| Phases::new(net, batch / n + usize::from(i < batch % n)))
+            .collect();
+        let grads = parts.iter().map(|_| Grads::zeros_like(net)).collect();
+        Self { parts, grads }
+    }
+
+    /// Total examples.
+    pub fn batch(&self) -> usize {
+        self.parts.iter().map(Phases::batch).sum()
+    }
+
+    /// Loads examples `idx` (exactly [`Self::batch`] of them), in order, across the shards.
+    pub fn load(&mut self, cfg: &TrainConfig, split: &Split, idx: &[usize]) {
+        assert_eq!(idx.len(), self.batch(), "minibatch size");
+        let mut rest = idx;
+        for p in self.parts.iter_mut() {
+            let (mine, tail) = rest.split_at(p.batch());
+            p.load(cfg, split, mine);
+            rest = tail;
+        }
+    }
+
+    /// Free phase on every shard in parallel; returns (errors, cost, max residual).
+    pub fn evaluate(
+        &mut self,
+        net: &LayeredNet<f32>,
+        cfg: &TrainConfig,
+    ) -> Result<(usize, f64, f64)> {
+        let steps = cfg.training.eval_steps;
+        let out: Vec<Result<(usize, f64, f64)>> = self
+            .parts
+            .par_iter_mut()
+            .map(|p| {
+                let r = p.free_phase(net, cfg, steps)?;
+                let (e, c) = p.score(cfg);
+                Ok((e, c, r))
+            })
+            .collect();
+        combine(out)
+    }
+
+    /// One EqProp estimate of the mean gradient over the minibatch, summed into `total`;
+    /// returns (errors, cost, max free-phase residual).
+    pub fn eqprop(
+        &mut self,
+        net: &LayeredNet<f32>,
+        cfg: &TrainConfig,
+        total: &mut Grads<f32>,
+    ) -> Result<(usize, f64, f64)> {
+        let t = &cfg.training;
+        let denom = self.batch() as f32 * t.beta as f32 * if t.centered { 2.0 } else { 1.0 };
+        let out: Vec<Result<(usize, f64, f64)>> = self
+            .parts
+            .par_iter_mut()
+            .zip(self.grads.par_iter_mut())
+            .map(|(p, g)| {
+                g.clear();
+                p.eqprop(net, cfg, g, denom)
+            })
+            .collect();
+        let stats = combine(out)?;
+        total.clear();
+        for g in &self.grads {
+            for (a, b) in total.w.iter_mut().zip(&g.w) {
+                *a += b;
+            }
+            for (a, b) in total.b.iter_mut().zip(&g.b) {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Call after changing the weights.
+    pub fn refresh(&mut self, net: &LayeredNet<f32>) {
+        for p in self.parts.iter_mut() {
+            net.refresh_diagonal(&mut p.ws);
+        }
+    }
+
+    /// Clamped input and targets of the whole minibatch (n_0 × B, n_L × B).
+    pub fn inputs_and_targets(&self) -> (Mat<f32>, Mat<f32>) {
+        let cat = |f: &dyn Fn(&Phases) -> &Mat<f32>| {
+            let rows = f(&self.parts[0]).nrows();
+            let mut out = Mat::zeros(rows, self.batch());
+            let mut j0 = 0;
+            for p in &self.parts {
+                let m = f(p);
+                for j in 0..m.ncols() {
+                    for i in 0..rows {
+                        out[(i, j0 + j)] = m[(i, j)];
+                    }
+                }
+                j0 += m.ncols();
+            }
+            out
+        };
+        (cat(&|p| &p.free.u[0]), cat(&|p| &p.target))
+    }
+}
+
+/// Sums errors and costs, takes the largest residual; the first error wins.
+fn combine(out: Vec<Result<(usize, f64, f64)>>) -> Result<(usize, f64, f64)> {
+    out.into_iter().try_fold((0, 0.0, 0.0f64), |(e, c, r), x| {
+        let (e2, c2, r2) = x?;
+        Ok((e + e2, c + c2, r.max(r2)))
+    })
+}
