@@ -32,6 +32,8 @@ enum Command {
     Eval(cli::train::EvalArgs),
     /// Time (or dump for a cross-check) the EqProp training step; see bench/reference/.
     BenchStep(cli::bench::BenchStepArgs),
+    /// Steps and time to reach residuals 1e-4 / 1e-6 per equilibrium solver on a test batch.
+    BenchSolvers(cli::bench::BenchSolversArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cli::train::eval(a),
         Command::Hamiltonian(a) => cli::hamiltonian::hamiltonian(a),
         Command::BenchStep(a) => cli::bench::bench_step(a),
+        Command::BenchSolvers(a) => cli::bench::bench_solvers(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

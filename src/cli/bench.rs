@@ -6,7 +6,9 @@ use super::train::setup_threads;
 use clap::Args;
 use fhn_eqprop::train::checkpoint::{self, save_matrices};
 use fhn_eqprop::train::config::TrainConfig;
-use fhn_eqprop::train::Trainer;
+use fhn_eqprop::layered::{LayeredNet, Real, Solver};
+use fhn_eqprop::train::{load_data, Trainer};
+use faer::{Mat, Par};
 use fhn_eqprop::{Error, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -47,7 +49,7 @@ pub struct BenchStepArgs {
 /// f32 GFLOP/s of faer's 1024 × 1024 × 1024 product (median of 9 after one warm-up).
 fn gemm_peak(threads: usize) -> f64 {
     use faer::linalg::matmul::matmul;
-    use faer::{Accum, Mat, Par};
+    use faer::Accum;
     let par = if threads <= 1 {
         Par::Seq
     } else {
@@ -123,4 +125,95 @@ pub fn bench_step(a: BenchStepArgs) -> Result<()> {
         "examples_per_second": samples,
         "flops_per_example": flops,
     }))
+}
+
+/// Arguments of `fhn bench-solvers`.
+#[derive(Args)]
+pub struct BenchSolversArgs {
+    /// A checkpoint (`fhn train` output) whose network and data settings are used.
+    checkpoint: PathBuf,
+    /// Examples (the first of the test split).
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Give up after this many steps.
+    #[arg(long, default_value_t = 20_000)]
+    max_steps: usize,
+    /// Write the rows as JSON here too.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// One solver configuration of the comparison.
+struct SolverCase {
+    name: &'static str,
+    solver: Solver,
+    dt: f64,
+    memory: usize,
+}
+
+/// `fhn bench-solvers`: force evaluations (= GEMM-equivalents: one relaxation step costs two
+/// GEMMs per hidden weight layer) and wall time for the free phase of a test batch to reach
+/// ‖∂Φ/∂s‖∞ ≤ 1e-4 and 1e-6, per solver, in f64 and f32, one thread.
+pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
+    let c = checkpoint::load(&a.checkpoint)?;
+    let data = load_data(&c.config)?;
+    let n = a.batch.clamp(1, data.test.len());
+    let scale = c.config.data.input_scale / 255.0;
+    let x = Mat::<f64>::from_fn(data.test.pixels, n, |k, b| {
+        data.test.image(b)[k] as f64 * scale
+    });
+    let cases = [
+        SolverCase { name: "euler dt 0.1 (paper)", solver: Solver::Euler, dt: 0.1, memory: 0 },
+        SolverCase { name: "jacobi dt 0.5", solver: Solver::Jacobi, dt: 0.5, memory: 0 },
+        SolverCase { name: "jacobi dt 1.0", solver: Solver::Jacobi, dt: 1.0, memory: 0 },
+        SolverCase { name: "anderson m=5 dt 0.5", solver: Solver::Anderson, dt: 0.5, memory: 5 },
+        SolverCase { name: "anderson m=10 dt 0.5", solver: Solver::Anderson, dt: 0.5, memory: 10 },
+        SolverCase { name: "anderson m=5 dt 1.0", solver: Solver::Anderson, dt: 1.0, memory: 5 },
+    ];
+    let net64 = LayeredNet::<f64> {
+        arch: c.net.arch.clone(),
+        weights: c.net.weights.iter().map(|w| Mat::from_fn(w.nrows(), w.ncols(), |i, j| w[(i, j)] as f64)).collect(),
+        biases: c.net.biases.iter().map(|b| b.iter().map(|&v| v as f64).collect()).collect(),
+    };
+    let x32 = Mat::<f32>::from_fn(x.nrows(), n, |i, j| x[(i, j)] as f32);
+    let mut rows = Vec::new();
+    println!("{:<24} {:>5} {:>7} {:>10} {:>10} {:>12}", "solver", "prec", "tol", "steps", "seconds", "residual");
+    for case in &cases {
+        for tol in [1e-4, 1e-6] {
+            let r64 = run_case(&net64, x.clone(), case, tol, a.max_steps)?;
+            let r32 = run_case(&c.net, x32.clone(), case, tol, a.max_steps)?;
+            for (prec, (steps, secs, res)) in [("f64", r64), ("f32", r32)] {
+                let reached = res <= tol;
+                println!(
+                    "{:<24} {prec:>5} {tol:>7.0e} {:>10} {secs:>10.3} {res:>12.2e}",
+                    case.name,
+                    if reached { steps.to_string() } else { format!(">{steps}") }
+                );
+                rows.push(json!({"solver": case.name, "precision": prec, "tol": tol, "steps": steps,
+                    "reached": reached, "seconds": secs, "residual": res, "batch": n}));
+            }
+        }
+    }
+    if let Some(p) = &a.json {
+        super::write_json(p, &json!({"checkpoint": a.checkpoint, "rows": rows}))?;
+    }
+    Ok(())
+}
+
+fn run_case<T: Real>(
+    net: &LayeredNet<T>,
+    x: Mat<T>,
+    case: &SolverCase,
+    tol: f64,
+    max_steps: usize,
+) -> Result<(usize, f64, f64)> {
+    let mut ws = net.workspace(x.ncols());
+    ws.anderson_memory = case.memory;
+    let mut st = net.init_state(x);
+    let t = std::time::Instant::now();
+    net.prepare_input(&st, &mut ws, Par::Seq);
+    let dt = T::lit(case.dt);
+    let steps = net.relax_until(&mut st, &mut ws, None, dt, max_steps, tol, case.solver, Par::Seq)?;
+    let secs = t.elapsed().as_secs_f64();
+    Ok((steps, secs, net.residual(&st, &mut ws, None, Par::Seq)))
 }

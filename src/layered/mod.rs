@@ -16,6 +16,7 @@
 //! Both relax with explicit Euler steps; the cost C = ½‖u_L − y‖² adds β(u_L − y) to the
 //! output force. The same GEMM code computes the couplings of both kinds.
 
+mod anderson;
 mod check;
 mod graph_view;
 
@@ -155,6 +156,8 @@ pub enum Solver {
     Euler,
     /// Diagonally preconditioned (semi-implicit) Euler on the activator.
     Jacobi,
+    /// Jacobi steps with Anderson acceleration (memory `anderson_memory`, per example).
+    Anderson,
     /// `steps` Jacobi steps as a guess, then Newton's method per example on the graph view
     /// (dense LU, f64) to residual 1e-10: exact equilibria, practical for small layers only
     /// (cost O((2 Σ n_l)³) per iteration and example; FHN with ε > 0).
@@ -173,6 +176,9 @@ pub struct Workspace<T: Real> {
     stiffness: Vec<Vec<T>>,
     delta: Vec<Mat<T>>,
     sum: Vec<Mat<T>>,
+    anderson: Option<anderson::Anderson<T>>,
+    /// Anderson memory m used by [`Solver::Anderson`] (default 5).
+    pub anderson_memory: usize,
     batch: usize,
 }
 
@@ -244,6 +250,8 @@ impl<T: Real> LayeredNet<T> {
             stiffness: w.iter().map(|&n| vec![T::zero(); n]).collect(),
             delta: w.iter().map(|&n| zeros(n)).collect(),
             sum: w.iter().map(|&n| zeros(n)).collect(),
+            anderson: None,
+            anderson_memory: 5,
             batch,
         };
         self.refresh_diagonal(&mut ws);
@@ -480,6 +488,18 @@ impl<T: Real> LayeredNet<T> {
         par: Par,
     ) {
         self.forces(st, ws, nudge, par);
+        self.apply_step(st, ws, nudge, dt, solver);
+    }
+
+    /// The update of [`Self::step`] from the forces already in `ws`.
+    fn apply_step(
+        &self,
+        st: &mut BatchState<T>,
+        ws: &Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        dt: T,
+        solver: Solver,
+    ) {
         let p = self.arch.fhn;
         let (ku, kv) = (dt / T::lit(p.tau_u), dt * T::lit(p.eps / p.tau_v));
         let inhib = self.arch.has_inhibitor();
@@ -488,7 +508,7 @@ impl<T: Real> LayeredNet<T> {
             let (u, g) = (st.u[l].as_mut(), ws.gu[l].as_ref());
             match (self.arch.kind, solver) {
                 (Kind::Fhn, Solver::Euler) => zip_update(u, g, -ku, None),
-                (Kind::Fhn, Solver::Jacobi | Solver::Newton) => {
+                (Kind::Fhn, _) => {
                     let out_beta = nudge
                         .filter(|_| l + 1 == nl)
                         .map_or(T::zero(), |n| n.beta.max(T::zero()));
@@ -515,21 +535,73 @@ impl<T: Real> LayeredNet<T> {
         solver: Solver,
         par: Par,
     ) -> Result<()> {
-        let stepper = if solver == Solver::Newton {
-            Solver::Jacobi
-        } else {
-            solver
-        };
-        for s in 0..steps {
-            self.step(st, ws, nudge, dt, stepper, par);
-            if s % 8 == 7 || s + 1 == steps {
+        self.relax_until(st, ws, nudge, dt, steps, 0.0, solver, par)
+            .map(|_| ())
+    }
+
+    /// At most `max_steps` steps, stopping once ‖∂Φ/∂s‖∞ ≤ `tol` (read off each step's own
+    /// forces, so the test costs no extra force evaluation; `tol = 0` runs all steps).
+    /// Returns the number of force evaluations (steps) taken.
+    #[allow(clippy::too_many_arguments)]
+    pub fn relax_until(
+        &self,
+        st: &mut BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        dt: T,
+        max_steps: usize,
+        tol: f64,
+        solver: Solver,
+        par: Par,
+    ) -> Result<usize> {
+        let with_v = self.arch.has_inhibitor();
+        let mut accel = (solver == Solver::Anderson).then(|| {
+            let n = anderson::packed_len(&self.arch.widths, with_v);
+            let mut a = ws
+                .anderson
+                .take()
+                .filter(|a| a.fits(ws.anderson_memory, n, ws.batch))
+                .unwrap_or_else(|| anderson::Anderson::new(ws.anderson_memory, n, ws.batch));
+            a.reset();
+            a
+        });
+        let (mut taken, mut last) = (0, f64::INFINITY);
+        for s in 0..max_steps {
+            self.forces(st, ws, nudge, par);
+            let r = if tol > 0.0 || accel.is_some() {
+                self.force_norm(st, ws)
+            } else {
+                f64::INFINITY
+            };
+            if r <= tol {
+                break;
+            }
+            if let Some(a) = accel.as_mut() {
+                // Safeguard: in the nonlinear transient the history can mislead; restart it
+                // when the residual grows well above the best since the last restart.
+                if r > 4.0 * last {
+                    a.reset();
+                    last = r;
+                }
+                last = last.min(r);
+                a.before(st, with_v);
+            }
+            self.apply_step(st, ws, nudge, dt, solver);
+            if let Some(a) = accel.as_mut() {
+                a.after(st, with_v);
+            }
+            taken += 1;
+            if s % 8 == 7 || s + 1 == max_steps {
                 self.check_state(st, s)?;
             }
+        }
+        if accel.is_some() {
+            ws.anderson = accel;
         }
         if solver == Solver::Newton {
             self.newton_polish(st, nudge)?;
         }
-        Ok(())
+        Ok(taken)
     }
 
     /// Newton polishing of every example of the batch on the f64 graph view.
@@ -617,17 +689,25 @@ impl<T: Real> LayeredNet<T> {
         par: Par,
     ) -> f64 {
         self.forces(st, ws, nudge, par);
+        self.force_norm(st, ws)
+    }
+
+    /// [`Self::residual`] from the forces already in `ws`.
+    fn force_norm(&self, st: &BatchState<T>, ws: &Workspace<T>) -> f64 {
         let mut r: f64 = 0.0;
         for l in 1..self.layers() {
-            for (u, g) in entries(&st.u[l]).zip(entries(&ws.gu[l])) {
-                let x = match self.arch.kind {
-                    Kind::Fhn => g.as_f64(),
-                    Kind::Hopfield => u.as_f64() - (u.as_f64() - g.as_f64()).clamp(0.0, 1.0),
+            for j in 0..st.u[l].ncols() {
+                let (u, g) = (col(&st.u[l], j), col(&ws.gu[l], j));
+                r = match self.arch.kind {
+                    Kind::Fhn => g.iter().fold(r, |m, &x| m.max(x.as_f64().abs())),
+                    Kind::Hopfield => u.iter().zip(g).fold(r, |m, (&u, &g)| {
+                        let x = u.as_f64() - (u.as_f64() - g.as_f64()).clamp(0.0, 1.0);
+                        m.max(x.abs())
+                    }),
                 };
-                r = r.max(x.abs());
-            }
-            if self.arch.has_inhibitor() {
-                r = entries(&ws.gv[l]).fold(r, |m, g| m.max(g.as_f64().abs()));
+                if self.arch.has_inhibitor() {
+                    r = col(&ws.gv[l], j).iter().fold(r, |m, &x| m.max(x.as_f64().abs()));
+                }
             }
         }
         r

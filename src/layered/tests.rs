@@ -345,3 +345,54 @@ fn difference_form_of_the_estimate_equals_two_co_content_sums() {
         }
     }
 }
+
+#[test]
+fn anderson_reaches_the_newton_equilibrium_in_fewer_steps_than_jacobi() {
+    let net = small(false, 1.0, 5);
+    let target = Mat::from_fn(3, 2, |i, j| if i == j { 0.4 } else { -0.4 });
+    let nudge = Some(Nudge {
+        target: &target,
+        beta: 0.5,
+    });
+    let mut ws = net.workspace(2);
+    let mut run = |solver: Solver, tol: f64| {
+        let mut st = net.init_state(inputs());
+        net.prepare_input(&st, &mut ws, Par::Seq);
+        let steps = net
+            .relax_until(&mut st, &mut ws, nudge, 0.5, 5000, tol, solver, Par::Seq)
+            .unwrap();
+        let r = net.residual(&st, &mut ws, nudge, Par::Seq);
+        (st, steps, r)
+    };
+    let (exact, _, r_newton) = run(Solver::Newton, 0.0);
+    assert!(r_newton <= 1e-10);
+    let (_, jacobi_steps, r_jacobi) = run(Solver::Jacobi, 1e-10);
+    let (acc, anderson_steps, r_anderson) = run(Solver::Anderson, 1e-10);
+    assert!(r_jacobi <= 1e-10 && r_anderson <= 1e-10, "{r_jacobi} {r_anderson}");
+    eprintln!("to 1e-10: Jacobi {jacobi_steps} steps, Anderson {anderson_steps}");
+    assert!(
+        3 * anderson_steps < jacobi_steps,
+        "Anderson {anderson_steps} vs Jacobi {jacobi_steps} steps"
+    );
+    for l in 1..net.layers() {
+        let d = (&acc.u[l] - &exact.u[l]).norm_max() + (&acc.v[l] - &exact.v[l]).norm_max();
+        assert!(d < 1e-8, "layer {l}: {d:e}");
+    }
+}
+
+#[test]
+fn debug_anderson_trace() {
+    let net = small(false, 1.0, 5);
+    let mut ws = net.workspace(2);
+    for (solver, mem) in [(Solver::Jacobi, 0), (Solver::Anderson, 1), (Solver::Anderson, 2), (Solver::Anderson, 3), (Solver::Anderson, 5), (Solver::Anderson, 10)] {
+        ws.anderson_memory = mem;
+        let mut line = String::new();
+        for n in [5, 10, 20, 40, 80, 160, 320, 640] {
+            let mut st = net.init_state(inputs());
+            net.prepare_input(&st, &mut ws, Par::Seq);
+            net.relax_until(&mut st, &mut ws, None, 0.5, n, 0.0, solver, Par::Seq).unwrap();
+            line += &format!(" {:.1e}", net.residual(&st, &mut ws, None, Par::Seq));
+        }
+        eprintln!("{solver:?} {mem}:{line}");
+    }
+}
