@@ -4,11 +4,11 @@
 use super::print_json;
 use super::train::setup_threads;
 use clap::Args;
+use faer::{Mat, Par};
+use fhn_eqprop::layered::{LayeredNet, Real, Solver};
 use fhn_eqprop::train::checkpoint::{self, save_matrices};
 use fhn_eqprop::train::config::TrainConfig;
-use fhn_eqprop::layered::{LayeredNet, Real, Solver};
 use fhn_eqprop::train::{load_data, Trainer};
-use faer::{Mat, Par};
 use fhn_eqprop::{Error, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -163,21 +163,64 @@ pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
         data.test.image(b)[k] as f64 * scale
     });
     let cases = [
-        SolverCase { name: "euler dt 0.1 (paper)", solver: Solver::Euler, dt: 0.1, memory: 0 },
-        SolverCase { name: "jacobi dt 0.5", solver: Solver::Jacobi, dt: 0.5, memory: 0 },
-        SolverCase { name: "jacobi dt 1.0", solver: Solver::Jacobi, dt: 1.0, memory: 0 },
-        SolverCase { name: "anderson m=5 dt 0.5", solver: Solver::Anderson, dt: 0.5, memory: 5 },
-        SolverCase { name: "anderson m=10 dt 0.5", solver: Solver::Anderson, dt: 0.5, memory: 10 },
-        SolverCase { name: "anderson m=5 dt 1.0", solver: Solver::Anderson, dt: 1.0, memory: 5 },
+        SolverCase {
+            name: "euler dt 0.1 (paper)",
+            solver: Solver::Euler,
+            dt: 0.1,
+            memory: 0,
+        },
+        SolverCase {
+            name: "jacobi dt 0.5",
+            solver: Solver::Jacobi,
+            dt: 0.5,
+            memory: 0,
+        },
+        SolverCase {
+            name: "jacobi dt 1.0",
+            solver: Solver::Jacobi,
+            dt: 1.0,
+            memory: 0,
+        },
+        SolverCase {
+            name: "anderson m=5 dt 0.5",
+            solver: Solver::Anderson,
+            dt: 0.5,
+            memory: 5,
+        },
+        SolverCase {
+            name: "anderson m=10 dt 0.5",
+            solver: Solver::Anderson,
+            dt: 0.5,
+            memory: 10,
+        },
+        SolverCase {
+            name: "anderson m=5 dt 1.0",
+            solver: Solver::Anderson,
+            dt: 1.0,
+            memory: 5,
+        },
     ];
     let net64 = LayeredNet::<f64> {
         arch: c.net.arch.clone(),
-        weights: c.net.weights.iter().map(|w| Mat::from_fn(w.nrows(), w.ncols(), |i, j| w[(i, j)] as f64)).collect(),
-        biases: c.net.biases.iter().map(|b| b.iter().map(|&v| v as f64).collect()).collect(),
+        weights: c
+            .net
+            .weights
+            .iter()
+            .map(|w| Mat::from_fn(w.nrows(), w.ncols(), |i, j| w[(i, j)] as f64))
+            .collect(),
+        biases: c
+            .net
+            .biases
+            .iter()
+            .map(|b| b.iter().map(|&v| v as f64).collect())
+            .collect(),
     };
     let x32 = Mat::<f32>::from_fn(x.nrows(), n, |i, j| x[(i, j)] as f32);
     let mut rows = Vec::new();
-    println!("{:<24} {:>5} {:>7} {:>10} {:>10} {:>12}", "solver", "prec", "tol", "steps", "seconds", "residual");
+    println!(
+        "{:<24} {:>5} {:>7} {:>10} {:>10} {:>12}",
+        "solver", "prec", "tol", "steps", "seconds", "residual"
+    );
     for case in &cases {
         for tol in [1e-4, 1e-6] {
             let r64 = run_case(&net64, x.clone(), case, tol, a.max_steps)?;
@@ -187,10 +230,16 @@ pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
                 println!(
                     "{:<24} {prec:>5} {tol:>7.0e} {:>10} {secs:>10.3} {res:>12.2e}",
                     case.name,
-                    if reached { steps.to_string() } else { format!(">{steps}") }
+                    if reached {
+                        steps.to_string()
+                    } else {
+                        format!(">{steps}")
+                    }
                 );
-                rows.push(json!({"solver": case.name, "precision": prec, "tol": tol, "steps": steps,
-                    "reached": reached, "seconds": secs, "residual": res, "batch": n}));
+                rows.push(
+                    json!({"solver": case.name, "precision": prec, "tol": tol, "steps": steps,
+                    "reached": reached, "seconds": secs, "residual": res, "batch": n}),
+                );
             }
         }
     }
@@ -213,7 +262,16 @@ fn run_case<T: Real>(
     let t = std::time::Instant::now();
     net.prepare_input(&st, &mut ws, Par::Seq);
     let dt = T::lit(case.dt);
-    let steps = net.relax_until(&mut st, &mut ws, None, dt, max_steps, tol, case.solver, Par::Seq)?;
+    let steps = net.relax_until(
+        &mut st,
+        &mut ws,
+        None,
+        dt,
+        max_steps,
+        tol,
+        case.solver,
+        Par::Seq,
+    )?;
     let secs = t.elapsed().as_secs_f64();
     Ok((steps, secs, net.residual(&st, &mut ws, None, Par::Seq)))
 }

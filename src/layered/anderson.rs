@@ -23,6 +23,8 @@ pub struct Anderson<T: Real> {
     filled: usize,
     next: usize,
     have_prev: bool,
+    /// Per example, the Gram matrix ΔFᵀΔF (m × m, row-major), updated one slot at a time.
+    gram: Vec<f64>,
 }
 
 impl<T: Real> Anderson<T> {
@@ -40,6 +42,7 @@ impl<T: Real> Anderson<T> {
             filled: 0,
             next: 0,
             have_prev: false,
+            gram: vec![0.0; memory * memory * batch],
         }
     }
 
@@ -75,13 +78,27 @@ impl<T: Real> Anderson<T> {
                 for j in 0..b_count {
                     let (f, fp) = (col(&self.x, j), col(&self.f_prev, j));
                     let d = col_mut(&mut self.df[k], j);
-                    d.iter_mut().zip(f.iter().zip(fp)).for_each(|(d, (&a, &b))| *d = a - b);
+                    d.iter_mut()
+                        .zip(f.iter().zip(fp))
+                        .for_each(|(d, (&a, &b))| *d = a - b);
                     let (g, gp) = (col(&self.g, j), col(&self.g_prev, j));
                     let d = col_mut(&mut self.dg[k], j);
-                    d.iter_mut().zip(g.iter().zip(gp)).for_each(|(d, (&a, &b))| *d = a - b);
+                    d.iter_mut()
+                        .zip(g.iter().zip(gp))
+                        .for_each(|(d, (&a, &b))| *d = a - b);
                 }
                 self.next = (k + 1) % self.memory;
                 self.filled = (self.filled + 1).min(self.memory);
+                let m = self.memory;
+                for j in 0..b_count {
+                    let dk = col(&self.df[k], j);
+                    for i in 0..self.filled {
+                        let v = dot(dk, col(&self.df[i], j));
+                        let h = &mut self.gram[j * m * m..(j + 1) * m * m];
+                        h[k * m + i] = v;
+                        h[i * m + k] = v;
+                    }
+                }
             }
         }
         std::mem::swap(&mut self.f_prev, &mut self.x);
@@ -97,19 +114,11 @@ impl<T: Real> Anderson<T> {
 
     /// `g_j ← g_j − ΔG γ` with γ the least-squares coefficients of column j.
     fn mix_column(&mut self, j: usize) {
-        let m = self.filled;
+        let (m, mm) = (self.filled, self.memory);
         let f = col(&self.f_prev, j);
-        let mut h = vec![0.0f64; m * m];
-        let mut r = vec![0.0f64; m];
-        for a in 0..m {
-            let da = col(&self.df[a], j);
-            r[a] = dot(da, f);
-            for b in 0..=a {
-                let v = dot(da, col(&self.df[b], j));
-                h[a * m + b] = v;
-                h[b * m + a] = v;
-            }
-        }
+        let stored = &self.gram[j * mm * mm..(j + 1) * mm * mm];
+        let mut h: Vec<f64> = (0..m * m).map(|x| stored[(x / m) * mm + x % m]).collect();
+        let mut r: Vec<f64> = (0..m).map(|a| dot(col(&self.df[a], j), f)).collect();
         let trace: f64 = (0..m).map(|a| h[a * m + a]).sum();
         if trace <= 0.0 || !trace.is_finite() {
             return;
@@ -129,8 +138,22 @@ impl<T: Real> Anderson<T> {
     }
 }
 
+/// `Σ a_i b_i` accumulated in f64, in 8 lanes so that it vectorises.
 fn dot<T: Real>(a: &[T], b: &[T]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| x.as_f64() * y.as_f64()).sum()
+    let mut acc = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(&x, &y)| x.as_f64() * y.as_f64())
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k].as_f64() * y[k].as_f64();
+        }
+    }
+    acc.iter().sum::<f64>() + tail
 }
 
 /// Solves the symmetric positive semi-definite system by Gaussian elimination with partial

@@ -706,7 +706,9 @@ impl<T: Real> LayeredNet<T> {
                     }),
                 };
                 if self.arch.has_inhibitor() {
-                    r = col(&ws.gv[l], j).iter().fold(r, |m, &x| m.max(x.as_f64().abs()));
+                    r = col(&ws.gv[l], j)
+                        .iter()
+                        .fold(r, |m, &x| m.max(x.as_f64().abs()));
                 }
             }
         }

@@ -65,6 +65,17 @@ pub struct TrainingConfig {
     pub lr_decay: f64,
     /// Free-phase steps at evaluation time.
     pub eval_steps: usize,
+    /// Stop a phase early once ‖∂Φ/∂s‖∞ ≤ tolerance (0 = always run all steps; the step
+    /// counts are then maxima).
+    #[serde(default)]
+    pub tolerance: f64,
+    /// History length m of `solver = "anderson"`.
+    #[serde(default = "default_anderson_memory")]
+    pub anderson_memory: usize,
+}
+
+fn default_anderson_memory() -> usize {
+    5
 }
 
 /// Weight initialisation.
@@ -133,6 +144,8 @@ impl TrainConfig {
             momentum: 0.0,
             lr_decay: 1.0,
             eval_steps: 55,
+            tolerance: 0.0,
+            anderson_memory: 5,
         };
         let cfg = match name {
             // Table I as printed: 784-512-512-512-512-10, δ, ε, α, β = 0.75, 0.85, 1.08, 0,
@@ -168,6 +181,8 @@ impl TrainConfig {
                     free_steps: 60,
                     nudge_steps: 20,
                     eval_steps: 60,
+                    tolerance: 0.0,
+                    anderson_memory: 5,
                     beta: 0.5,
                     target_on: 0.5,
                     target_off: -0.5,
@@ -210,6 +225,8 @@ impl TrainConfig {
                     free_steps: 20,
                     nudge_steps: 4,
                     eval_steps: 20,
+                    tolerance: 0.0,
+                    anderson_memory: 5,
                     beta: 1.0,
                     lrs: vec![0.1, 0.05],
                     bias_lr: 0.05,
@@ -290,6 +307,9 @@ impl TrainConfig {
         ];
         if nums.iter().chain(&t.lrs).any(|x| !x.is_finite()) {
             return bad("every number in the configuration must be finite".into());
+        }
+        if t.tolerance.is_nan() || t.tolerance < 0.0 {
+            return bad("tolerance must be ≥ 0".into());
         }
         if t.dt <= 0.0 || t.beta == 0.0 || t.cost_scale <= 0.0 {
             return bad("dt, beta and cost_scale must be non-zero (dt, cost_scale > 0)".into());

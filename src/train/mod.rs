@@ -52,6 +52,9 @@ pub struct EpochMetrics {
     pub train_seconds: f64,
     /// Training examples per second.
     pub examples_per_second: f64,
+    /// Mean relaxation steps (force evaluations) per update, all phases together.
+    #[serde(default)]
+    pub relax_steps: f64,
 }
 
 /// Error, cost and residual of the free phase on a split.
@@ -329,6 +332,8 @@ impl Trainer {
         let mut sh = Shards::new(&self.net, bs, self.threads);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
+        sh.take_steps();
+        let mut relax_steps = 0.0;
         let bar = indicatif::ProgressBar::new((batches * bs) as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
@@ -361,6 +366,7 @@ impl Trainer {
             errors += e;
             cost += c;
             residual += r;
+            relax_steps += sh.take_steps();
             seen += bs;
             bar.inc(bs as u64);
             if k % 20 == 0 {
@@ -399,6 +405,7 @@ impl Trainer {
             update_ratios: ratios.iter().map(|r| r / batches.max(1) as f64).collect(),
             train_seconds: secs,
             examples_per_second: seen as f64 / secs,
+            relax_steps: relax_steps / batches.max(1) as f64,
         };
         self.epoch = epoch;
         self.lr_scale *= self.cfg.training.lr_decay;
@@ -438,7 +445,7 @@ impl Trainer {
         )
         .map_err(|e| Error::io(&p, e))?;
         self.log(&format!(
-            "epoch {:>3}: train {:.2}% val {:.2}% test {:.2}% | cost {:.4} | residual free {:.2e} eval {:.2e} | {:.0} ex/s | ‖ΔW‖/‖W‖ {:?}",
+            "epoch {:>3}: train {:.2}% val {:.2}% test {:.2}% | cost {:.4} | residual free {:.2e} eval {:.2e} | {:.1} steps/update | {:.0} ex/s | ‖ΔW‖/‖W‖ {:?}",
             m.epoch,
             100.0 * m.train_error,
             100.0 * m.val_error,
@@ -446,6 +453,7 @@ impl Trainer {
             m.train_cost,
             m.free_residual,
             m.eval_residual,
+            m.relax_steps,
             m.examples_per_second,
             m.update_ratios.iter().map(|r| format!("{r:.1e}")).collect::<Vec<_>>()
         ))?;

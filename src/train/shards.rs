@@ -19,6 +19,8 @@ pub(super) struct Phases {
     pub target: Mat<f32>,
     pub labels: Vec<u8>,
     pub ws: Workspace<f32>,
+    /// Relaxation steps (force evaluations) taken since the last [`Shards::take_steps`].
+    steps: usize,
 }
 
 impl Phases {
@@ -31,6 +33,7 @@ impl Phases {
             target: Mat::zeros(*net.arch.widths.last().unwrap(), batch),
             labels: vec![0; batch],
             ws: net.workspace(batch),
+            steps: 0,
         }
     }
 
@@ -68,7 +71,10 @@ impl Phases {
         let t = &cfg.training;
         net.prepare_input(&self.free, &mut self.ws, Par::Seq);
         let (st, ws) = (&mut self.free, &mut self.ws);
-        net.relax(st, ws, None, t.dt as f32, steps, t.solver, Par::Seq)?;
+        ws.anderson_memory = t.anderson_memory;
+        let dt = t.dt as f32;
+        let taken = net.relax_until(st, ws, None, dt, steps, t.tolerance, t.solver, Par::Seq)?;
+        self.steps += taken;
         Ok(net.residual(&self.free, &mut self.ws, None, Par::Seq))
     }
 
@@ -111,19 +117,21 @@ impl Phases {
                 target: &self.target,
                 beta: sign * force,
             };
-            net.relax(
+            let n = t.nudge_steps;
+            net.relax_until(
                 state,
                 ws,
                 Some(nudge),
                 dt,
-                t.nudge_steps,
+                n,
+                t.tolerance,
                 t.solver,
                 Par::Seq,
             )
         };
-        nudged(&mut self.plus, &mut self.ws, 1.0)?;
+        self.steps += nudged(&mut self.plus, &mut self.ws, 1.0)?;
         let reference = if t.centered {
-            nudged(&mut self.minus, &mut self.ws, -1.0)?;
+            self.steps += nudged(&mut self.minus, &mut self.ws, -1.0)?;
             &self.minus
         } else {
             &self.free
@@ -222,6 +230,17 @@ impl Shards {
             }
         }
         Ok(stats)
+    }
+
+    /// Relaxation steps (force evaluations) per shard since the last call, averaged over the
+    /// shards; resets the counters.
+    pub fn take_steps(&mut self) -> f64 {
+        let total: usize = self
+            .parts
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.steps))
+            .sum();
+        total as f64 / self.parts.len() as f64
     }
 
     /// Call after changing the weights.
