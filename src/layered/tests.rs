@@ -386,3 +386,32 @@ fn anderson_reaches_the_newton_equilibrium_in_fewer_steps_than_jacobi() {
         assert!(d < 1e-8, "layer {l}: {d:e}");
     }
 }
+
+#[test]
+fn single_example_fused_gemv_matches_the_batched_gemm_path() {
+    // Widths above the 16-lane blocks so that both the blocked and the tail loops run.
+    let mut net = small(true, 0.5, 4);
+    net.arch.widths = vec![6, 40, 37, 3];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+    net = LayeredNet::random(net.arch.clone(), 0.3, false, &mut rng).unwrap();
+    let x2 = inputs();
+    let two = random_state(&net, &x2, 3);
+    let mut one = net.init_state(Mat::from_fn(6, 1, |i, _| x2[(i, 1)]));
+    for l in 1..net.layers() {
+        one.u[l] = Mat::from_fn(two.u[l].nrows(), 1, |i, _| two.u[l][(i, 1)]);
+        one.v[l] = Mat::from_fn(two.v[l].nrows(), 1, |i, _| two.v[l][(i, 1)]);
+    }
+    let (mut ws1, mut ws2) = (net.workspace(1), net.workspace(2));
+    net.prepare_input(&one, &mut ws1, Par::Seq);
+    net.prepare_input(&two, &mut ws2, Par::Seq);
+    net.forces(&one, &mut ws1, None, Par::Seq);
+    net.forces(&two, &mut ws2, None, Par::Seq);
+    for l in 1..net.layers() {
+        for k in 0..net.arch.widths[l] {
+            for (a, b) in [(&ws1.gu, &ws2.gu), (&ws1.gv, &ws2.gv)] {
+                let (x, y) = (a[l][(k, 0)], b[l][(k, 1)]);
+                assert!((x - y).abs() < 1e-13, "layer {l} node {k}: {x} vs {y}");
+            }
+        }
+    }
+}
