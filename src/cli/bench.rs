@@ -200,21 +200,7 @@ pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
             memory: 5,
         },
     ];
-    let net64 = LayeredNet::<f64> {
-        arch: c.net.arch.clone(),
-        weights: c
-            .net
-            .weights
-            .iter()
-            .map(|w| Mat::from_fn(w.nrows(), w.ncols(), |i, j| w[(i, j)] as f64))
-            .collect(),
-        biases: c
-            .net
-            .biases
-            .iter()
-            .map(|b| b.iter().map(|&v| v as f64).collect())
-            .collect(),
-    };
+    let net64 = c.net.to_f64();
     let x32 = Mat::<f32>::from_fn(x.nrows(), n, |i, j| x[(i, j)] as f32);
     let mut rows = Vec::new();
     println!(

@@ -73,6 +73,34 @@ pub struct EbmArgs {
     json: bool,
 }
 
+/// Where an experiment's figures and JSON go: `<stem>_<unit>.png`, `<stem>_error.png`,
+/// `<stem>.json` in `dir`.
+struct Outputs<'a> {
+    dir: &'a Path,
+    stem: String,
+    unit: &'static str,
+    title: String,
+}
+
+impl Outputs<'_> {
+    fn save<R: serde::Serialize>(
+        &self,
+        report: &R,
+        [steady, recursed]: [&[f64]; 2],
+        [f64e, f32e]: [&ErrorCurve; 2],
+    ) -> Result<()> {
+        let file = |suffix: &str| self.dir.join(format!("{}{suffix}", self.stem));
+        figure(
+            &file(&format!("_{}.png", self.unit)),
+            &self.title,
+            steady,
+            recursed,
+        )?;
+        error_figure(&file("_error.png"), f64e, f32e)?;
+        write_json(&file(".json"), report)
+    }
+}
+
 fn figure(path: &Path, title: &str, steady: &[f64], rec: &[f64]) -> Result<()> {
     let pts = |v: &[f64]| {
         v.iter()
@@ -144,19 +172,17 @@ pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
     match a.which {
         Which::FhnResnet(r) => {
             let rep = resnet_experiment(r.width, r.depth, r.delta, r.coupling, r.seed)?;
-            let stem = format!("resnet_w{}_d{}", r.width, r.depth);
-            figure(
-                &r.out.join(format!("{stem}_neuron.png")),
-                &format!("FHN residual network {}×{}: neuron 0", r.width, r.depth),
-                &rep.neuron0_steady,
-                &rep.neuron0_recursed,
+            let outputs = Outputs {
+                dir: &r.out,
+                stem: format!("resnet_w{}_d{}", r.width, r.depth),
+                unit: "neuron",
+                title: format!("FHN residual network {}×{}: neuron 0", r.width, r.depth),
+            };
+            outputs.save(
+                &rep,
+                [&rep.neuron0_steady, &rep.neuron0_recursed],
+                [&rep.f64_errors, &rep.f32_errors],
             )?;
-            error_figure(
-                &r.out.join(format!("{stem}_error.png")),
-                &rep.f64_errors,
-                &rep.f32_errors,
-            )?;
-            write_json(&r.out.join(format!("{stem}.json")), &rep)?;
             if r.json {
                 return print_json(&rep);
             }
@@ -184,19 +210,17 @@ pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
         }
         Which::Ebm(e) => {
             let rep = ebm_experiment(e.width, e.depth, e.gain, e.seed)?;
-            let stem = format!("ebm_w{}_d{}", e.width, e.depth);
-            figure(
-                &e.out.join(format!("{stem}_unit.png")),
-                &format!("deep EBM {}×{}: unit 0", e.width, e.depth),
-                &rep.unit0_steady,
-                &rep.unit0_recursed,
+            let outputs = Outputs {
+                dir: &e.out,
+                stem: format!("ebm_w{}_d{}", e.width, e.depth),
+                unit: "unit",
+                title: format!("deep EBM {}×{}: unit 0", e.width, e.depth),
+            };
+            outputs.save(
+                &rep,
+                [&rep.unit0_steady, &rep.unit0_recursed],
+                [&rep.f64_errors, &rep.f32_errors],
             )?;
-            error_figure(
-                &e.out.join(format!("{stem}_error.png")),
-                &rep.f64_errors,
-                &rep.f32_errors,
-            )?;
-            write_json(&e.out.join(format!("{stem}.json")), &rep)?;
             if e.json {
                 return print_json(&rep);
             }

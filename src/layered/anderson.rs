@@ -73,31 +73,29 @@ impl<T: Real> Anderson<T> {
             f.iter_mut().zip(g).for_each(|(x, &g)| *x = g - *x);
         }
         if self.have_prev && self.memory > 0 {
-            {
-                let k = self.next;
-                for j in 0..b_count {
-                    let (f, fp) = (col(&self.x, j), col(&self.f_prev, j));
-                    let d = col_mut(&mut self.df[k], j);
-                    d.iter_mut()
-                        .zip(f.iter().zip(fp))
-                        .for_each(|(d, (&a, &b))| *d = a - b);
-                    let (g, gp) = (col(&self.g, j), col(&self.g_prev, j));
-                    let d = col_mut(&mut self.dg[k], j);
-                    d.iter_mut()
-                        .zip(g.iter().zip(gp))
-                        .for_each(|(d, (&a, &b))| *d = a - b);
-                }
-                self.next = (k + 1) % self.memory;
-                self.filled = (self.filled + 1).min(self.memory);
-                let m = self.memory;
-                for j in 0..b_count {
-                    let dk = col(&self.df[k], j);
-                    for i in 0..self.filled {
-                        let v = dot(dk, col(&self.df[i], j));
-                        let h = &mut self.gram[j * m * m..(j + 1) * m * m];
-                        h[k * m + i] = v;
-                        h[i * m + k] = v;
-                    }
+            let k = self.next;
+            for j in 0..b_count {
+                let (f, fp) = (col(&self.x, j), col(&self.f_prev, j));
+                let d = col_mut(&mut self.df[k], j);
+                d.iter_mut()
+                    .zip(f.iter().zip(fp))
+                    .for_each(|(d, (&a, &b))| *d = a - b);
+                let (g, gp) = (col(&self.g, j), col(&self.g_prev, j));
+                let d = col_mut(&mut self.dg[k], j);
+                d.iter_mut()
+                    .zip(g.iter().zip(gp))
+                    .for_each(|(d, (&a, &b))| *d = a - b);
+            }
+            self.next = (k + 1) % self.memory;
+            self.filled = (self.filled + 1).min(self.memory);
+            let m = self.memory;
+            for j in 0..b_count {
+                let dk = col(&self.df[k], j);
+                for i in 0..self.filled {
+                    let v = dot(dk, col(&self.df[i], j));
+                    let h = &mut self.gram[j * m * m..(j + 1) * m * m];
+                    h[k * m + i] = v;
+                    h[i * m + k] = v;
                 }
             }
         }

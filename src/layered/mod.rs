@@ -231,6 +231,23 @@ impl<T: Real> LayeredNet<T> {
         })
     }
 
+    /// The same network in f64 (for exact solves and checks).
+    pub fn to_f64(&self) -> LayeredNet<f64> {
+        LayeredNet {
+            arch: self.arch.clone(),
+            weights: self
+                .weights
+                .iter()
+                .map(|w| Mat::from_fn(w.nrows(), w.ncols(), |i, j| w[(i, j)].as_f64()))
+                .collect(),
+            biases: self
+                .biases
+                .iter()
+                .map(|b| b.iter().map(|x| x.as_f64()).collect())
+                .collect(),
+        }
+    }
+
     /// Number of layers including the input.
     pub fn layers(&self) -> usize {
         self.arch.widths.len()
@@ -606,19 +623,7 @@ impl<T: Real> LayeredNet<T> {
 
     /// Newton polishing of every example of the batch on the f64 graph view.
     fn newton_polish(&self, st: &mut BatchState<T>, nudge: Option<Nudge<T>>) -> Result<()> {
-        let net64 = LayeredNet::<f64> {
-            arch: self.arch.clone(),
-            weights: self
-                .weights
-                .iter()
-                .map(|w| Mat::from_fn(w.nrows(), w.ncols(), |i, j| w[(i, j)].as_f64()))
-                .collect(),
-            biases: self
-                .biases
-                .iter()
-                .map(|b| b.iter().map(|x| x.as_f64()).collect())
-                .collect(),
-        };
+        let net64 = self.to_f64();
         let off = node_offsets(&self.arch.widths);
         let last = self.layers() - 1;
         for b in 0..st.u[0].ncols() {
@@ -978,13 +983,13 @@ use faer::reborrow::ReborrowMut;
 
 /// Column `j` of a column-major matrix as a slice.
 #[inline]
-fn col<T: Real>(m: &Mat<T>, j: usize) -> &[T] {
+pub(crate) fn col<T: Real>(m: &Mat<T>, j: usize) -> &[T] {
     m.col(j).try_as_col_major().expect("contiguous").as_slice()
 }
 
 /// Column `j` of a column-major matrix as a mutable slice.
 #[inline]
-fn col_mut<T: Real>(m: &mut Mat<T>, j: usize) -> &mut [T] {
+pub(crate) fn col_mut<T: Real>(m: &mut Mat<T>, j: usize) -> &mut [T] {
     m.col_mut(j)
         .try_as_col_major_mut()
         .expect("contiguous")

@@ -13,7 +13,7 @@ mod shards;
 
 use crate::data::{bundled_mnist_dir, load_mnist_dir, Dataset, Split};
 use crate::error::{Error, Result};
-use crate::layered::{Grads, LayeredNet};
+use crate::layered::{col, col_mut, Grads, LayeredNet};
 use checkpoint::Checkpoint;
 use config::TrainConfig;
 use faer::Mat;
@@ -131,7 +131,7 @@ pub struct Trainer {
 
 fn frob(m: &Mat<f32>) -> f64 {
     (0..m.ncols())
-        .map(|j| sum_sq(slice(m, j)))
+        .map(|j| sum_sq(col(m, j)))
         .sum::<f64>()
         .sqrt()
 }
@@ -147,17 +147,6 @@ fn sum_sq(x: &[f32]) -> f64 {
         }
     }
     acc.iter().map(|&a| a as f64).sum::<f64>() + tail as f64
-}
-
-fn slice(m: &Mat<f32>, j: usize) -> &[f32] {
-    m.col(j).try_as_col_major().expect("contiguous").as_slice()
-}
-
-fn slice_mut(m: &mut Mat<f32>, j: usize) -> &mut [f32] {
-    m.col_mut(j)
-        .try_as_col_major_mut()
-        .expect("contiguous")
-        .as_slice_mut()
 }
 
 impl Trainer {
@@ -264,7 +253,7 @@ impl Trainer {
             );
             let (mut du2, mut w2) = (0.0f64, 0.0f64);
             for j in 0..w.ncols() {
-                let (wj, gj, mj) = (slice_mut(w, j), slice(g, j), slice_mut(m, j));
+                let (wj, gj, mj) = (col_mut(w, j), col(g, j), col_mut(m, j));
                 for ((wx, &gx), mx) in wj.iter_mut().zip(gj).zip(mj.iter_mut()) {
                     let step = mu * *mx - lr * gx;
                     *mx = step;
