@@ -203,9 +203,14 @@ pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
     let net64 = c.net.to_f64();
     let x32 = Mat::<f32>::from_fn(x.nrows(), n, |i, j| x[(i, j)] as f32);
     let mut rows = Vec::new();
-    println!(
+    outln!(
         "{:<24} {:>5} {:>7} {:>10} {:>10} {:>12}",
-        "solver", "prec", "tol", "steps", "seconds", "residual"
+        "solver",
+        "prec",
+        "tol",
+        "steps",
+        "seconds",
+        "residual"
     );
     for case in &cases {
         for tol in [1e-4, 1e-6] {
@@ -213,7 +218,7 @@ pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
             let r32 = run_case(&c.net, x32.clone(), case, tol, a.max_steps)?;
             for (prec, (steps, secs, res)) in [("f64", r64), ("f32", r32)] {
                 let reached = res <= tol;
-                println!(
+                outln!(
                     "{:<24} {prec:>5} {tol:>7.0e} {:>10} {secs:>10.3} {res:>12.2e}",
                     case.name,
                     if reached {

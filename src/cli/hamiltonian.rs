@@ -153,17 +153,22 @@ fn error_figure(path: &Path, f64e: &ErrorCurve, f32e: &ErrorCurve) -> Result<()>
 
 fn print_costs(costs: &[Cost]) {
     for c in costs {
-        println!(
+        outln!(
             "  {:<48} residual {:.1e} in {:>7} steps, {:.3} s, ~{:.2e} FLOP",
-            c.method, c.residual, c.steps, c.seconds, c.flops
+            c.method,
+            c.residual,
+            c.steps,
+            c.seconds,
+            c.flops
         );
     }
 }
 
 fn print_curve(name: &str, c: &ErrorCurve) {
-    println!(
+    outln!(
         "  {name}: faithful depth {} layers (error ≤ 1e-3), fitted growth factor {:.2} per layer",
-        c.faithful_depth, c.growth_factor
+        c.faithful_depth,
+        c.growth_factor
     );
 }
 
@@ -186,27 +191,30 @@ pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
             if r.json {
                 return print_json(&rep);
             }
-            println!(
+            outln!(
                 "deep residual FHN network, width {}, depth {}, δ = {}, transverse coupling {}",
-                r.width, r.depth, r.delta, r.coupling
+                r.width,
+                r.depth,
+                r.delta,
+                r.coupling
             );
-            println!("  steady state: residual {:.1e} after time simulation, {:.1e} after block-sweep Newton", rep.residual_time_simulation, rep.residual_polished);
-            println!(
+            outln!("  steady state: residual {:.1e} after time simulation, {:.1e} after block-sweep Newton", rep.residual_time_simulation, rep.residual_polished);
+            outln!(
                 "  first recursed layer (2) error {:.1e}",
                 rep.first_computed_layer_error
             );
             print_curve("f64", &rep.f64_errors);
             print_curve("f32", &rep.f32_errors);
-            println!(
+            outln!(
                 "  linearised layer map (homogeneous state): largest multiplier {:.3}, log10|det| {:.1e}",
                 rep.max_multiplier_homogeneous, rep.layer_map_homogeneous.log10_abs_det
             );
-            println!(
+            outln!(
                 "  discrete H along depth: max |H_i − H_1| = {:.3e}",
                 rep.hamiltonian_drift
             );
             print_costs(&rep.costs);
-            println!("  figures and JSON in {}", r.out.display());
+            outln!("  figures and JSON in {}", r.out.display());
         }
         Which::Ebm(e) => {
             let rep = ebm_experiment(e.width, e.depth, e.gain, e.seed)?;
@@ -224,26 +232,29 @@ pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
             if e.json {
                 return print_json(&rep);
             }
-            println!(
+            outln!(
                 "deep EBM (logistic ρ), width {}, depth {}, gain {}",
-                e.width, e.depth, e.gain
+                e.width,
+                e.depth,
+                e.gain
             );
-            println!(
+            outln!(
                 "  steady state: ‖∂E/∂v‖∞ {:.1e} after descent, {:.1e} after block-sweep Newton",
-                rep.residual_time_simulation, rep.residual_polished
+                rep.residual_time_simulation,
+                rep.residual_polished
             );
             print_curve("f64", &rep.f64_errors);
             print_curve("f32", &rep.f32_errors);
-            println!(
+            outln!(
                 "  largest multiplier of the linearised layer map (middle layer): {:.3}",
                 rep.max_multiplier_middle
             );
-            println!(
+            outln!(
                 "  log10|det| of that map: {:.2}",
                 rep.layer_map_middle.log10_abs_det
             );
             print_costs(&rep.costs);
-            println!("  figures and JSON in {}", e.out.display());
+            outln!("  figures and JSON in {}", e.out.display());
         }
     }
     Ok(())

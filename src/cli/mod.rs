@@ -1,5 +1,13 @@
 //! Subcommand implementations.
 
+/// `println!` that never panics: once stdout is closed (`fhn … | head -3`), output stops
+/// quietly and the command goes on (training is never aborted because a reader went away).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::out_line(format_args!($($arg)*))
+    };
+}
+
 pub mod bench;
 pub mod hamiltonian;
 pub mod physics;
@@ -9,10 +17,25 @@ use fhn_eqprop::{Error, Result};
 use serde::Serialize;
 use std::path::Path;
 
+/// Writes one line to stdout; a closed pipe or any other write error silences stdout for the
+/// rest of the process instead of panicking.
+pub fn out_line(args: std::fmt::Arguments) {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+    if CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{args}").and_then(|_| out.flush()).is_err() {
+        CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Prints `value` as pretty JSON.
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     let s = serde_json::to_string_pretty(value).map_err(|e| Error::Invalid(e.to_string()))?;
-    println!("{s}");
+    outln!("{s}");
     Ok(())
 }
 

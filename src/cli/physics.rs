@@ -155,16 +155,17 @@ pub fn steady(a: SteadyArgs) -> Result<()> {
     if a.json {
         return print_json(&json!({"report": rep, "seconds": secs, "u": s.u, "v": s.v}));
     }
-    println!("steady state of {} ({} nodes)", a.file.display(), net.n());
-    println!(
+    outln!("steady state of {} ({} nodes)", a.file.display(), net.n());
+    outln!(
         "  residual ‖∂Φ‖∞ = {:.3e} after {} steps/iterations ({secs:.3} s)",
-        rep.residual, rep.steps
+        rep.residual,
+        rep.steps
     );
     for i in 0..net.n().min(20) {
-        println!("  node {i:>4}: u = {:>+.6}  v = {:>+.6}", s.u[i], s.v[i]);
+        outln!("  node {i:>4}: u = {:>+.6}  v = {:>+.6}", s.u[i], s.v[i]);
     }
     if net.n() > 20 {
-        println!("  … ({} more; use --json or --save)", net.n() - 20);
+        outln!("  … ({} more; use --json or --save)", net.n() - 20);
     }
     Ok(())
 }
@@ -208,11 +209,13 @@ pub fn simulate(a: SimulateArgs) -> Result<()> {
             &json!({"steps": rep.steps, "t_end": a.t_end, "residual": residual, "u": s.u, "v": s.v, "figure": png}),
         );
     }
-    println!(
+    outln!(
         "simulated {} to t = {} ({} steps)",
-        a.target, a.t_end, rep.steps
+        a.target,
+        a.t_end,
+        rep.steps
     );
-    println!(
+    outln!(
         "  final residual ‖∂Φ‖∞ = {residual:.3e}; space-time figure: {}",
         png.display()
     );
@@ -261,27 +264,38 @@ fn simulate_turing(a: &SimulateArgs) -> Result<()> {
         return print_json(&run);
     }
     let d = &run.dispersion;
-    println!(
+    outln!(
         "Turing demo: path graph of {} nodes, δ = {}, ε = 0.85, α = 1.08, β = 0",
-        a.nodes, a.delta
+        a.nodes,
+        a.delta
     );
-    println!(
+    outln!(
         "  homogeneous state u0 = {:.5}, v0 = {:.5}; uniform-mode rate {:.4}",
-        d.u0, d.v0, d.rate_uniform
+        d.u0,
+        d.v0,
+        d.rate_uniform
     );
-    println!(
+    outln!(
         "  unstable modes: {}; fastest j = {} (q = {:.4}) predicted rate {:.5}",
-        d.unstable_modes, d.fastest_mode, d.fastest_q, d.fastest_rate
+        d.unstable_modes,
+        d.fastest_mode,
+        d.fastest_q,
+        d.fastest_rate
     );
-    println!(
+    outln!(
         "  measured early growth rate {:.5} (relative error {:.2e}, window t ∈ [{:.1}, {:.1}])",
-        run.measured_rate, run.rate_relative_error, run.fit_window.0, run.fit_window.1
+        run.measured_rate,
+        run.rate_relative_error,
+        run.fit_window.0,
+        run.fit_window.1
     );
-    println!(
+    outln!(
         "  final residual ‖∂Φ‖∞ = {:.3e} at t = {}; {} sign changes of u − u0",
-        run.final_residual, run.t_end, run.sign_changes
+        run.final_residual,
+        run.t_end,
+        run.sign_changes
     );
-    println!(
+    outln!(
         "  figures: {}, {}; data: {}",
         st.display(),
         prof.display(),
@@ -297,11 +311,14 @@ pub fn check(a: CheckArgs) -> Result<()> {
         if a.json {
             return print_json(&rows);
         }
-        println!("layered FHN network {:?} (Table I, no leak, weights N(0, {}²)): EqProp vs exact gradient", a.widths, a.scale);
+        outln!("layered FHN network {:?} (Table I, no leak, weights N(0, {}²)): EqProp vs exact gradient", a.widths, a.scale);
         for r in rows {
-            println!(
+            outln!(
                 "  {:<36} free residual {:.1e}  cosine {:.6}  relative error {:.2e}",
-                r.setting, r.free_residual, r.cosine, r.relative_error
+                r.setting,
+                r.free_residual,
+                r.cosine,
+                r.relative_error
             );
         }
         return Ok(());
@@ -315,18 +332,20 @@ pub fn check(a: CheckArgs) -> Result<()> {
             if a.json {
                 return print_json(&r);
             }
-            println!("energy check ({} nodes): ∂Φ FD error {:.2e}, f = Q∇F error {:.2e}, dynamics = ∓∂Φ error {:.2e}", net.n(), r.gradient_error, r.reaction_error, r.velocity_error);
+            outln!("energy check ({} nodes): ∂Φ FD error {:.2e}, f = Q∇F error {:.2e}, dynamics = ∓∂Φ error {:.2e}", net.n(), r.gradient_error, r.reaction_error, r.velocity_error);
         }
         CheckKind::Adjoint => {
             let r = check_adjoint(&net, &s)?;
             if a.json {
                 return print_json(&r);
             }
-            println!(
+            outln!(
                 "self-adjointness at a steady state ({} nodes, {} free, {} negative conductances)",
-                r.nodes, r.free_nodes, r.negative_conductances
+                r.nodes,
+                r.free_nodes,
+                r.negative_conductances
             );
-            println!(
+            outln!(
                 "  steady-state residual      {:.2e}; max Re λ(J) = {:.4} ({})",
                 r.residual,
                 r.max_growth_rate,
@@ -336,20 +355,20 @@ pub fn check(a: CheckArgs) -> Result<()> {
                     "UNSTABLE"
                 }
             );
-            println!(
+            outln!(
                 "  ‖S − Sᵀ‖/‖S‖ closed form     {:.2e}",
                 r.asymmetry_closed_form
             );
-            println!(
+            outln!(
                 "  ‖S − Sᵀ‖/‖S‖ finite diff.    {:.2e}",
                 r.asymmetry_finite_difference
             );
-            println!("  closed form vs finite diff.  {:.2e}", r.closed_vs_fd);
-            println!(
+            outln!("  closed form vs finite diff.  {:.2e}", r.closed_vs_fd);
+            outln!(
                 "  closed form vs (H⁻¹)_uu      {:.2e}",
                 r.closed_vs_hessian_inverse
             );
-            println!(
+            outln!(
                 "  full Jacobian ‖J − Jᵀ‖/‖J‖    {:.3} (not symmetric)",
                 r.jacobian_asymmetry
             );
@@ -360,16 +379,22 @@ pub fn check(a: CheckArgs) -> Result<()> {
             if a.json {
                 return print_json(&r);
             }
-            println!(
+            outln!(
                 "EqProp vs implicit differentiation ({} parameters, residual {:.1e}, loss {:.4})",
-                r.parameters, r.residual, r.loss
+                r.parameters,
+                r.residual,
+                r.loss
             );
-            println!(
+            outln!(
                 "  {:>8} {:>14} {:>14} {:>12} {:>12}",
-                "β", "cos one-sided", "cos centered", "err one", "err cent"
+                "β",
+                "cos one-sided",
+                "cos centered",
+                "err one",
+                "err cent"
             );
             for b in &r.sweep {
-                println!(
+                outln!(
                     "  {:>8.0e} {:>14.9} {:>14.11} {:>12.3e} {:>12.3e}",
                     b.beta,
                     b.cosine_one_sided,
@@ -378,13 +403,15 @@ pub fn check(a: CheckArgs) -> Result<()> {
                     b.error_centered
                 );
             }
-            println!(
+            outln!(
                 "  log-log slopes: one-sided {:.3}, centered {:.3}",
-                r.slope_one_sided, r.slope_centered
+                r.slope_one_sided,
+                r.slope_centered
             );
-            println!(
+            outln!(
                 "  finite differences vs implicit on θ{:?}: max rel. error {:.2e}",
-                r.fd_indices, r.fd_vs_implicit
+                r.fd_indices,
+                r.fd_vs_implicit
             );
         }
     }

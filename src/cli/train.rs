@@ -74,7 +74,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     }
     cfg.validate()?;
     if a.print_config {
-        print!("{}", cfg.to_toml());
+        outln!("{}", cfg.to_toml().trim_end());
         return Ok(());
     }
     if a.threads == 0 {
@@ -92,7 +92,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     }
     let mut t = Trainer::new(cfg, &out, a.resume, a.threads)?;
     let s = t.fit(a.threads)?;
-    println!(
+    outln!(
         "{}: best epoch {} — validation {:.2}%, test {:.2}% (final test {:.2}%), {:.0} s, {:.0} examples/s; results in {}",
         s.name,
         s.best_epoch,
@@ -142,7 +142,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             &json!({"checkpoint": a.checkpoint, "epoch": c.epoch, "split": a.split, "error": e.error, "cost": e.cost, "residual": e.residual}),
         );
     }
-    println!(
+    outln!(
         "{} (epoch {}): {} error {:.2}% ({} examples), cost {:.4}, free-phase residual {:.2e}",
         a.checkpoint.display(),
         c.epoch,

@@ -229,7 +229,8 @@ impl Trainer {
             .open(&p)
             .map_err(|e| Error::io(&p, e))?;
         writeln!(f, "{line}").map_err(|e| Error::io(&p, e))?;
-        eprintln!("{line}");
+        // The log file is the record; a closed stderr must not stop training.
+        let _ = writeln!(std::io::stderr(), "{line}");
         Ok(())
     }
 
