@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub struct Split {
     /// Pixel bytes, `len × pixels`.
     pub images: Vec<u8>,
-    /// Labels 0..9.
+    /// Class labels (0, 1, …; the model needs an output per class).
     pub labels: Vec<u8>,
     /// Pixels per image.
     pub pixels: usize,
@@ -103,7 +103,9 @@ pub fn parse_images(path: &Path, b: &[u8]) -> Result<(Vec<u8>, usize, usize)> {
         be_u32(b, 8) as usize,
         be_u32(b, 12) as usize,
     );
-    if b.len() != 16 + n * r * c {
+    let pixels = r.checked_mul(c).filter(|&p| p > 0);
+    let total = pixels.and_then(|p| p.checked_mul(n));
+    if total != Some(b.len() - 16) {
         return Err(bad(
             path,
             format!(
@@ -124,19 +126,13 @@ pub fn parse_labels(path: &Path, b: &[u8]) -> Result<Vec<u8>> {
         ));
     }
     let n = be_u32(b, 4) as usize;
-    if b.len() != 8 + n {
+    if n.checked_add(8) != Some(b.len()) {
         return Err(bad(
             path,
             format!(
                 "header says {n} labels but the file holds {} (truncated?)",
                 b.len() - 8
             ),
-        ));
-    }
-    if let Some(i) = b[8..].iter().position(|&l| l > 9) {
-        return Err(bad(
-            path,
-            format!("label {} at index {i} is not a digit 0..9", b[8 + i]),
         ));
     }
     Ok(b[8..].to_vec())

@@ -18,11 +18,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .map(|s| s.to_string_lossy())
             .unwrap_or_default()
     ));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp); // never leave a half-written temporary behind
+    }
+    written
 }
 
 /// Encodes a 1-D or 2-D f64 array as `.npy` (version 1.0, little-endian, C order).
@@ -71,6 +77,15 @@ mod tests {
         write_atomic(&p, b"hello").unwrap();
         write_atomic(&p, b"bye").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"bye");
+        // A failed write (the target is a directory) leaves no temporary file behind.
+        let sub = dir.join("sub");
+        std::fs::create_dir_all(&sub).unwrap();
+        assert!(write_atomic(&sub, b"x").is_err());
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! PNG figures: line plots and space-time heat maps (plotters, bitmap backend, embedded font).
 
 use crate::error::{Error, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
@@ -34,7 +35,8 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// Writes a line plot; `log_y` plots log10(y) (non-positive values are dropped).
+/// Writes a line plot with a marker at every point; `log_y` draws y on a logarithmic axis
+/// (non-positive values are dropped). A single point (a one-epoch run) gets a unit-wide axis.
 pub fn line_plot(
     path: &Path,
     title: &str,
@@ -44,20 +46,18 @@ pub fn line_plot(
     log_y: bool,
 ) -> Result<()> {
     prepare(path)?;
-    let tf = |y: f64| if log_y { y.log10() } else { y };
     let pts: Vec<Vec<(f64, f64)>> = series
         .iter()
         .map(|s| {
             s.points
                 .iter()
                 .filter(|p| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0))
-                .map(|&(x, y)| (x, tf(y)))
+                .copied()
                 .collect()
         })
         .collect();
-    let all = pts.iter().flatten();
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in all {
+    for &(x, y) in pts.iter().flatten() {
         x0 = x0.min(x);
         x1 = x1.max(x);
         y0 = y0.min(y);
@@ -66,44 +66,103 @@ pub fn line_plot(
     if x0 > x1 {
         return Err(plot_err(path, "no finite points"));
     }
-    let pad = ((y1 - y0) * 0.05).max(1e-12);
+    if x1 - x0 < 1e-9 {
+        (x0, x1) = (x0 - 0.5, x1 + 0.5);
+    }
     let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
-    let y_desc = if log_y {
-        format!("log10 {y_label}")
+    if log_y {
+        let (lo, hi) = (y0 / 1.25, y1 * 1.25);
+        let mut chart = chart_builder(&root, title)
+            .build_cartesian_2d(
+                x0..x1,
+                (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+            )
+            .map_err(|e| plot_err(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .y_label_formatter(&|v| format!("{}", *v as f32))
+            .draw()
+            .map_err(|e| plot_err(path, e))?;
+        draw_series(path, &mut chart, series, pts)
     } else {
-        y_label.to_string()
+        let pad = ((y1 - y0) * 0.05).max(1e-12);
+        let mut chart = chart_builder(&root, title)
+            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+            .map_err(|e| plot_err(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()
+            .map_err(|e| plot_err(path, e))?;
+        draw_series(path, &mut chart, series, pts)
+    }?;
+    root.present().map_err(|e| plot_err(path, e))
+}
+
+/// Tick values for a log axis over [lo, hi]: 1-2-5 multiples of each decade, or every integer
+/// multiple when that gives fewer than three ticks.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let decades = lo.log10().floor() as i32..=hi.log10().ceil() as i32;
+    let pick = |mult: &[f64]| -> Vec<f64> {
+        decades
+            .clone()
+            .flat_map(|k| mult.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|v| (lo..=hi).contains(v))
+            .collect()
     };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
+    let coarse = pick(&[1.0, 2.0, 5.0]);
+    if coarse.len() >= 3 {
+        coarse
+    } else {
+        pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    }
+}
+
+fn chart_builder<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1.max(x0 + 1e-12), (y0 - pad)..(y1 + pad))
-        .map_err(|e| plot_err(path, e))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_desc)
-        .draw()
-        .map_err(|e| plot_err(path, e))?;
+        .y_label_area_size(70);
+    b
+}
+
+/// Lines with circle markers and a legend, on any coordinate system.
+fn draw_series<'a, Y>(
+    path: &Path,
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, Y>>,
+    series: &[Series],
+    pts: Vec<Vec<(f64, f64)>>,
+) -> Result<()>
+where
+    Y: Ranged<ValueType = f64>,
+{
     for (i, (s, p)) in series.iter().zip(pts).enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
-            .draw_series(LineSeries::new(p, color.stroke_width(2)))
+            .draw_series(LineSeries::new(p.clone(), color.stroke_width(2)))
             .map_err(|e| plot_err(path, e))?
             .label(s.label.clone())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
+        chart
+            .draw_series(p.into_iter().map(|q| Circle::new(q, 3, color.filled())))
+            .map_err(|e| plot_err(path, e))?;
     }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| plot_err(path, e))?;
-    root.present().map_err(|e| plot_err(path, e))
+        .map_err(|e| plot_err(path, e))
 }
 
 /// A colour for t ∈ [0, 1] (blue → white → red, diverging).

@@ -12,13 +12,14 @@ use std::path::PathBuf;
 /// Arguments of `fhn train`.
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Built-in preset: quick, paper, best, hopfield, tiny.
-    #[arg(long, default_value = "quick", conflicts_with = "config")]
+    /// Built-in preset (docs/TRAINING.md).
+    #[arg(long, default_value = "quick", conflicts_with = "config",
+          value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     preset: String,
     /// TOML configuration file (every hyperparameter; see configs/).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Run folder (default runs/<preset>-s<seed>).
+    /// Run folder (default runs/<name>-s<seed>, also with --resume).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Continue from the run folder's checkpoint.
@@ -50,21 +51,21 @@ pub fn setup_threads(threads: usize) {
 
 /// `fhn train`.
 pub fn train(a: TrainArgs) -> Result<()> {
-    if a.resume && a.out.is_none() {
-        return Err(Error::Invalid("--resume needs --out RUN_FOLDER".into()));
-    }
-    let resume_from = a
-        .out
-        .as_ref()
-        .map(|o| o.join("checkpoint.safetensors"))
-        .filter(|p| a.resume && p.exists());
-    let mut cfg = match (&a.config, &resume_from) {
-        (Some(p), _) => TrainConfig::load(p)?,
-        (None, Some(ck)) => checkpoint::load(ck)?.config,
-        (None, None) => TrainConfig::preset(&a.preset)?,
+    let mut cfg = match &a.config {
+        Some(p) => TrainConfig::load(p)?,
+        None => TrainConfig::preset(&a.preset)?,
     };
     if let Some(s) = a.seed {
         cfg.seed = s;
+    }
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-s{}", cfg.name, cfg.seed)));
+    let ckpt = out.join("checkpoint.safetensors");
+    if a.resume && a.config.is_none() && ckpt.exists() {
+        // A preset names only the default; the run continues under its own configuration.
+        cfg = checkpoint::load(&ckpt)?.config;
     }
     if let Some(e) = a.epochs {
         cfg.training.epochs = e;
@@ -81,16 +82,8 @@ pub fn train(a: TrainArgs) -> Result<()> {
         return Err(Error::Invalid("--threads must be ≥ 1".into()));
     }
     setup_threads(a.threads);
-    let out = a
-        .out
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-s{}", cfg.name, cfg.seed)));
-    if !a.resume && out.join("checkpoint.safetensors").exists() {
-        return Err(Error::Invalid(format!(
-            "{} already holds a run; pass --resume to continue it or choose another --out",
-            out.display()
-        )));
-    }
     let mut t = Trainer::new(cfg, &out, a.resume, a.threads)?;
+    t.echo_log(true);
     let s = t.fit(a.threads)?;
     outln!(
         "{}: best epoch {} — validation {:.2}%, test {:.2}% (final test {:.2}%), {:.0} s, {:.0} examples/s; results in {}",
@@ -111,8 +104,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
 pub struct EvalArgs {
     /// A checkpoint written by `fhn train` (.safetensors).
     checkpoint: PathBuf,
-    /// Split: test or val.
-    #[arg(long, default_value = "test")]
+    /// Split to evaluate.
+    #[arg(long, default_value = "test",
+          value_parser = clap::builder::PossibleValuesParser::new(["test", "val", "validation"]))]
     split: String,
     /// Threads.
     #[arg(long, default_value_t = 2)]
@@ -152,6 +146,5 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         e.cost,
         e.residual
     );
-    let _ = PRESETS;
     Ok(())
 }

@@ -25,7 +25,7 @@ mod real;
 
 pub use graph_view::node_offsets;
 
-pub use real::Real;
+pub use real::{flush_subnormals, Real};
 
 use crate::error::{Error, Result};
 use crate::model::FhnParams;
@@ -63,6 +63,9 @@ pub struct Arch {
 }
 
 impl Arch {
+    /// Largest number of weights accepted (a copy in f32 is 4 GiB; training holds several).
+    pub const MAX_WEIGHTS: usize = 1 << 30;
+
     /// Number of weight layers L.
     pub fn depth(&self) -> usize {
         self.widths.len() - 1
@@ -74,6 +77,17 @@ impl Arch {
             return Err(Error::Invalid(format!(
                 "widths must list ≥ 2 non-zero layers, got {:?}",
                 self.widths
+            )));
+        }
+        let weights = self
+            .widths
+            .windows(2)
+            .try_fold(0usize, |acc, w| acc.checked_add(w[0].checked_mul(w[1])?));
+        if weights.is_none_or(|n| n > Self::MAX_WEIGHTS) {
+            return Err(Error::Invalid(format!(
+                "widths {:?} need more than {} weights (4 GiB per f32 copy); refused before allocating",
+                self.widths,
+                Self::MAX_WEIGHTS
             )));
         }
         if self.kind == Kind::Fhn {

@@ -77,7 +77,27 @@ fn serialize(
             ))
         })
         .collect::<Result<_>>()?;
-    safetensors::serialize(views, &Some(meta)).map_err(|e| Error::Invalid(e.to_string()))
+    let bytes =
+        safetensors::serialize(views, &Some(meta)).map_err(|e| Error::Invalid(e.to_string()))?;
+    canonical_header(bytes)
+}
+
+/// Rewrites the JSON header of a safetensors file with sorted keys (the crate writes its
+/// metadata map in hash order), so that identical runs give byte-identical files. The header
+/// keeps its length: same keys and values, padded with spaces as the format allows.
+fn canonical_header(mut bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let broken = || Error::Invalid("safetensors header malformed".into());
+    let len = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| broken())?) as usize;
+    let header = bytes.get(8..8 + len).ok_or_else(broken)?;
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|_| broken())?;
+    let sorted = serde_json::to_vec(&value).map_err(|_| broken())?; // serde_json maps are sorted
+    if sorted.len() > len {
+        return Err(broken());
+    }
+    let region = &mut bytes[8..8 + len];
+    region[..sorted.len()].copy_from_slice(&sorted);
+    region[sorted.len()..].fill(b' ');
+    Ok(bytes)
 }
 
 /// Writes f32 matrices (row-major, shape rows × cols) to a safetensors file, atomically.

@@ -1,6 +1,7 @@
 //! Training configuration (TOML) and presets. Every hyperparameter lives here; the effective
 //! configuration is saved with each run and inside each checkpoint.
 
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::layered::{Arch, Kind, Solver};
 use crate::model::FhnParams;
@@ -272,6 +273,37 @@ impl TrainConfig {
         toml::to_string_pretty(self).expect("config serialises")
     }
 
+    /// Checks that the data fit the model: one input activator per pixel and an output unit
+    /// for every class (label) present.
+    pub fn check_data(&self, d: &Dataset) -> Result<()> {
+        let w = &self.model.widths;
+        let pixels = d.train.pixels;
+        if d.val.pixels != pixels || d.test.pixels != pixels {
+            return Err(Error::Invalid(format!(
+                "the training images have {pixels} pixels but the test images {}",
+                d.test.pixels
+            )));
+        }
+        if w[0] != pixels {
+            return Err(Error::Invalid(format!(
+                "the model has {} inputs (model.widths[0]) but the images have {pixels} pixels",
+                w[0]
+            )));
+        }
+        let classes = [&d.train, &d.val, &d.test]
+            .iter()
+            .flat_map(|s| s.labels.iter())
+            .max()
+            .map_or(0, |&m| m as usize + 1);
+        if *w.last().expect("validated widths") < classes {
+            return Err(Error::Invalid(format!(
+                "the data have {classes} classes but the model only {} outputs",
+                w.last().unwrap()
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks consistency (sizes, positivity, finiteness).
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
@@ -287,11 +319,19 @@ impl TrainConfig {
         if t.batch_size == 0 || t.eval_batch_size == 0 || t.epochs == 0 {
             return bad("batch sizes and epochs must be ≥ 1".into());
         }
-        if self.model.widths[0] != 784 || *self.model.widths.last().unwrap() != 10 {
-            return bad(format!(
-                "MNIST needs 784 inputs and 10 outputs, got widths {:?}",
-                self.model.widths
-            ));
+        let steps = [
+            ("free_steps", t.free_steps),
+            ("nudge_steps", t.nudge_steps),
+            ("eval_steps", t.eval_steps),
+        ];
+        if let Some((name, _)) = steps.iter().find(|(_, n)| *n == 0) {
+            return bad(format!("training.{name} must be ≥ 1"));
+        }
+        if self.data.validation == 0 {
+            return bad(
+                "data.validation must be ≥ 1: the best epoch is chosen on the validation split"
+                    .into(),
+            );
         }
         let nums = [
             t.dt,
@@ -313,6 +353,24 @@ impl TrainConfig {
         }
         if t.dt <= 0.0 || t.beta == 0.0 || t.cost_scale <= 0.0 {
             return bad("dt, beta and cost_scale must be non-zero (dt, cost_scale > 0)".into());
+        }
+        if let Some(l) = t.lrs.iter().position(|&x| x < 0.0) {
+            return bad(format!("training.lrs[{l}] = {} is negative", t.lrs[l]));
+        }
+        if t.bias_lr < 0.0 {
+            return bad(format!("training.bias_lr = {} is negative", t.bias_lr));
+        }
+        if !(t.lr_decay > 0.0 && t.lr_decay <= 1.0) {
+            return bad(format!(
+                "training.lr_decay must be in (0, 1], got {}",
+                t.lr_decay
+            ));
+        }
+        if self.init.scale <= 0.0 || self.data.input_scale <= 0.0 {
+            return bad("init.scale and data.input_scale must be > 0".into());
+        }
+        if t.solver == Solver::Anderson && t.anderson_memory == 0 {
+            return bad("training.anderson_memory must be ≥ 1 with solver = \"anderson\"".into());
         }
         if !(0.0..1.0).contains(&t.momentum) {
             return bad(format!("momentum must be in [0, 1), got {}", t.momentum));

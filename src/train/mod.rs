@@ -9,7 +9,10 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod run_dir;
 mod shards;
+#[cfg(test)]
+mod tests;
 
 use crate::data::{bundled_mnist_dir, load_mnist_dir, Dataset, Split};
 use crate::error::{Error, Result};
@@ -19,6 +22,8 @@ use config::TrainConfig;
 use faer::Mat;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use run_dir::{append_metrics, keep_metrics_through, summarise, RunLock};
+pub use run_dir::{plot_curves, read_metrics, RunSummary};
 use serde::{Deserialize, Serialize};
 use shards::Shards;
 use std::io::Write;
@@ -68,7 +73,7 @@ pub struct Evaluation {
     pub residual: f64,
 }
 
-/// Loads the data set a configuration names.
+/// Loads the data set a configuration names and checks that it fits the model.
 pub fn load_data(cfg: &TrainConfig) -> Result<Dataset> {
     let dir = cfg.data.dir.clone().unwrap_or_else(bundled_mnist_dir);
     let mut d = load_mnist_dir(&dir, cfg.data.validation)?;
@@ -79,6 +84,7 @@ pub fn load_data(cfg: &TrainConfig) -> Result<Dataset> {
         d.val = d.val.slice(0..cfg.data.eval_limit.min(d.val.len()));
         d.test = d.test.slice(0..cfg.data.eval_limit.min(d.test.len()));
     }
+    cfg.check_data(&d)?;
     Ok(d)
 }
 
@@ -127,6 +133,10 @@ pub struct Trainer {
     threads: usize,
     dir: PathBuf,
     best_val: f64,
+    /// Epoch held by `dir/checkpoint.safetensors` (None: none written yet).
+    saved_epoch: Option<usize>,
+    echo: bool,
+    _lock: RunLock,
 }
 
 fn frob(m: &Mat<f32>) -> f64 {
@@ -151,9 +161,26 @@ fn sum_sq(x: &[f32]) -> f64 {
 
 impl Trainer {
     /// A new run in `dir`, or, with `resume`, the run continued from
-    /// `dir/checkpoint.safetensors` under `cfg` (same model and seed; e.g. more epochs).
+    /// `dir/checkpoint.safetensors` under `cfg` (same model and seed; e.g. more epochs). Loads
+    /// the data set the configuration names.
     pub fn new(cfg: TrainConfig, dir: &Path, resume: bool, threads: usize) -> Result<Self> {
+        let data = load_data(&cfg)?;
+        Self::with_data(cfg, data, dir, resume, threads)
+    }
+
+    /// [`Trainer::new`] on a data set already in memory (its image size and classes must fit
+    /// the model). Takes the run folder's lock for the trainer's lifetime.
+    pub fn with_data(
+        cfg: TrainConfig,
+        data: Dataset,
+        dir: &Path,
+        resume: bool,
+        threads: usize,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        cfg.check_data(&data)?;
         let threads = threads.max(1);
+        let lock = RunLock::acquire(dir)?;
         let ckpt_path = dir.join("checkpoint.safetensors");
         let (cfg, net, momentum, epoch, lr_scale) = if resume && ckpt_path.exists() {
             let c = checkpoint::load(&ckpt_path)?;
@@ -171,6 +198,12 @@ impl Trainer {
                     ckpt_path.display()
                 )));
             }
+            if ckpt_path.exists() {
+                return Err(Error::Invalid(format!(
+                    "{} already holds a run; pass --resume to continue it or choose another --out",
+                    dir.display()
+                )));
+            }
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
             let net = LayeredNet::random(
                 cfg.model.clone(),
@@ -181,11 +214,14 @@ impl Trainer {
             let m = Grads::zeros_like(&net);
             (cfg, net, m, 0, 1.0)
         };
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         crate::io::write_atomic(&dir.join("config.toml"), cfg.to_toml().as_bytes())?;
-        let data = load_data(&cfg)?;
         let grads = Grads::zeros_like(&net);
-        let mut t = Self {
+        let kept = keep_metrics_through(dir, epoch)?;
+        let best_val = kept
+            .iter()
+            .map(|m| m.val_error)
+            .fold(f64::INFINITY, f64::min);
+        Ok(Self {
             cfg,
             net,
             momentum,
@@ -195,30 +231,17 @@ impl Trainer {
             data,
             threads,
             dir: dir.into(),
-            best_val: f64::INFINITY,
-        };
-        t.truncate_metrics()?;
-        Ok(t)
+            best_val,
+            saved_epoch: resume.then_some(epoch),
+            echo: false,
+            _lock: lock,
+        })
     }
 
-    /// Keeps only metrics lines of completed (checkpointed) epochs; recovers the best validation.
-    fn truncate_metrics(&mut self) -> Result<()> {
-        let p = self.dir.join("metrics.jsonl");
-        let old = std::fs::read_to_string(&p).unwrap_or_default();
-        let kept: Vec<EpochMetrics> = old
-            .lines()
-            .filter_map(|l| serde_json::from_str::<EpochMetrics>(l).ok())
-            .filter(|m| m.epoch <= self.epoch)
-            .collect();
-        self.best_val = kept
-            .iter()
-            .map(|m| m.val_error)
-            .fold(f64::INFINITY, f64::min);
-        let text: String = kept
-            .iter()
-            .map(|m| serde_json::to_string(m).unwrap() + "\n")
-            .collect();
-        crate::io::write_atomic(&p, text.as_bytes())
+    /// Also print each `log.txt` line on stderr (the command-line tool does; a library caller
+    /// reads the run folder).
+    pub fn echo_log(&mut self, on: bool) {
+        self.echo = on;
     }
 
     fn log(&self, line: &str) -> Result<()> {
@@ -229,8 +252,10 @@ impl Trainer {
             .open(&p)
             .map_err(|e| Error::io(&p, e))?;
         writeln!(f, "{line}").map_err(|e| Error::io(&p, e))?;
-        // The log file is the record; a closed stderr must not stop training.
-        let _ = writeln!(std::io::stderr(), "{line}");
+        if self.echo {
+            // The log file is the record; a closed stderr must not stop training.
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
         Ok(())
     }
 
@@ -278,33 +303,6 @@ impl Trainer {
     }
 }
 
-/// Final summary of a run (`results.json`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RunSummary {
-    /// Preset/config name.
-    pub name: String,
-    /// Seed.
-    pub seed: u64,
-    /// Epochs completed.
-    pub epochs: usize,
-    /// Epoch with the lowest validation error (selected on validation only).
-    pub best_epoch: usize,
-    /// Validation error at the best epoch.
-    pub best_val_error: f64,
-    /// Test error at the best epoch (reported, never used for selection).
-    pub test_error_at_best: f64,
-    /// Test error after the last epoch.
-    pub final_test_error: f64,
-    /// Total training wall time (s).
-    pub train_seconds: f64,
-    /// Mean training examples per second.
-    pub examples_per_second: f64,
-    /// Threads used.
-    pub threads: usize,
-    /// Architecture widths.
-    pub widths: Vec<usize>,
-}
-
 impl Trainer {
     /// Trains one epoch; returns its metrics (also appended to `metrics.jsonl`).
     pub fn run_epoch(&mut self) -> Result<EpochMetrics> {
@@ -327,9 +325,15 @@ impl Trainer {
         let bar = indicatif::ProgressBar::new((batches * bs) as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+                "epoch {prefix} [{bar:30}] {pos}/{len} {rate} eta {eta} {msg}",
             )
             .expect("template")
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} examples/s", s.per_sec());
+                },
+            )
             .progress_chars("=> "),
         );
         bar.set_prefix(epoch.to_string());
@@ -403,7 +407,6 @@ impl Trainer {
         Ok(m)
     }
 
-    /// Persists an epoch: checkpoint first (atomic), then the metrics line, then figures.
     /// The run's current state as a checkpoint (configuration, network, optimizer buffers).
     pub fn snapshot(&self) -> Checkpoint {
         Checkpoint {
@@ -415,6 +418,7 @@ impl Trainer {
         }
     }
 
+    /// Persists an epoch: checkpoint first (atomic), then the metrics line, then figures.
     fn commit_epoch(&mut self, m: &EpochMetrics) -> Result<()> {
         let ck = self.snapshot();
         if m.val_error < self.best_val {
@@ -422,18 +426,8 @@ impl Trainer {
             checkpoint::save(&self.dir.join("best.safetensors"), &ck)?;
         }
         checkpoint::save(&self.dir.join("checkpoint.safetensors"), &ck)?;
-        let p = self.dir.join("metrics.jsonl");
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&p)
-            .map_err(|e| Error::io(&p, e))?;
-        writeln!(
-            f,
-            "{}",
-            serde_json::to_string(m).expect("metrics serialise")
-        )
-        .map_err(|e| Error::io(&p, e))?;
+        self.saved_epoch = Some(ck.epoch);
+        append_metrics(&self.dir, m)?;
         self.log(&format!(
             "epoch {:>3}: train {:.2}% val {:.2}% test {:.2}% | cost {:.4} | residual free {:.2e} eval {:.2e} | {:.1} steps/update | {:.0} ex/s | ‖ΔW‖/‖W‖ {:?}",
             m.epoch,
@@ -496,10 +490,14 @@ impl Trainer {
         ))?;
         while self.epoch < self.cfg.training.epochs {
             if let Err(e) = self.run_epoch() {
-                self.log(&format!(
-                    "stopped: {e}; the last good checkpoint (epoch {}) is intact",
-                    self.epoch
-                ))?;
+                let on_disk = match self.saved_epoch {
+                    Some(k) => format!(
+                        "{} holds epoch {k}; --resume continues from it",
+                        self.dir.join("checkpoint.safetensors").display()
+                    ),
+                    None => "no checkpoint was written".into(),
+                };
+                self.log(&format!("stopped: {e}; {on_disk}"))?;
                 return Err(e);
             }
         }
@@ -508,68 +506,4 @@ impl Trainer {
         crate::io::write_atomic(&self.dir.join("results.json"), &body)?;
         Ok(summary)
     }
-}
-
-/// Reads `metrics.jsonl` of a run folder.
-pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
-    let p = dir.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::Parse {
-                path: p.clone(),
-                line: Some(i + 1),
-                msg: e.to_string(),
-            })
-        })
-        .collect()
-}
-
-fn summarise(dir: &Path, cfg: &TrainConfig, threads: usize) -> Result<RunSummary> {
-    let ms = read_metrics(dir)?;
-    let best = ms
-        .iter()
-        .min_by(|a, b| a.val_error.total_cmp(&b.val_error))
-        .ok_or_else(|| Error::Invalid("no epochs recorded".into()))?;
-    let secs: f64 = ms.iter().map(|m| m.train_seconds).sum();
-    let n: f64 = ms
-        .iter()
-        .map(|m| m.examples_per_second * m.train_seconds)
-        .sum();
-    Ok(RunSummary {
-        name: cfg.name.clone(),
-        seed: cfg.seed,
-        epochs: ms.len(),
-        best_epoch: best.epoch,
-        best_val_error: best.val_error,
-        test_error_at_best: best.test_error,
-        final_test_error: ms.last().unwrap().test_error,
-        train_seconds: secs,
-        examples_per_second: n / secs,
-        threads,
-        widths: cfg.model.widths.clone(),
-    })
-}
-
-/// Writes `curves.png` (train/validation/test error per epoch) from `metrics.jsonl`.
-pub fn plot_curves(dir: &Path) -> Result<()> {
-    let ms = read_metrics(dir)?;
-    let s = |label: &str, f: fn(&EpochMetrics) -> f64| crate::plot::Series {
-        label: label.into(),
-        points: ms.iter().map(|m| (m.epoch as f64, 100.0 * f(m))).collect(),
-    };
-    let series = [
-        s("train", |m| m.train_error),
-        s("validation", |m| m.val_error),
-        s("test", |m| m.test_error),
-    ];
-    crate::plot::line_plot(
-        &dir.join("curves.png"),
-        "EqProp learning curves",
-        "epoch",
-        "error (%)",
-        &series,
-        true,
-    )
 }
