@@ -282,4 +282,31 @@ mod tests {
         .contains("truncated"));
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(500))]
+
+        /// Arbitrary bytes, and headers with arbitrary sizes over short bodies, never panic.
+        #[test]
+        fn idx_parsers_never_panic(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            dims in proptest::collection::vec(proptest::num::u32::ANY, 3),
+        ) {
+            let _ = parse_images(Path::new("x"), &bytes);
+            let _ = parse_labels(Path::new("x"), &bytes);
+            let mut img: Vec<u8> = [0x803u32, dims[0], dims[1], dims[2]]
+                .iter()
+                .flat_map(|v| v.to_be_bytes())
+                .collect();
+            img.extend_from_slice(&bytes);
+            if let Ok((data, n, pixels)) = parse_images(Path::new("x"), &img) {
+                proptest::prop_assert_eq!(data.len(), n * pixels);
+            }
+            let mut lab: Vec<u8> = [0x801u32, dims[0]].iter().flat_map(|v| v.to_be_bytes()).collect();
+            lab.extend_from_slice(&bytes);
+            if let Ok(l) = parse_labels(Path::new("x"), &lab) {
+                proptest::prop_assert_eq!(l.len(), dims[0] as usize);
+            }
+        }
+    }
 }

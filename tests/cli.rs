@@ -154,3 +154,161 @@ fn training_is_deterministic_resumable_and_eval_reproduces() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("checkpoint.safetensors"));
 }
+
+/// Writes an MNIST-format directory of pseudo-random `side`×`side` images: 10 000 + `n`
+/// training images (the presets hold out 10 000 for validation) and `n` test images.
+fn idx_dir(dir: &Path, side: u32, n: u32) {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).unwrap();
+    for (prefix, n) in [("train", 10_000 + n), ("t10k", n)] {
+        let gz = |name: &str, bytes: &[u8]| {
+            let f = std::fs::File::create(dir.join(format!("{prefix}-{name}"))).unwrap();
+            let mut e = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+            e.write_all(bytes).unwrap();
+            e.finish().unwrap();
+        };
+        let mut img = [0x803u32, n, side, side]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect::<Vec<u8>>();
+        img.extend((0..n * side * side).map(|i| (i * 7919 % 251) as u8));
+        gz("images-idx3-ubyte.gz", &img);
+        let mut lab = [0x801u32, n]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect::<Vec<u8>>();
+        lab.extend((0..n).map(|i| (i % 10) as u8));
+        gz("labels-idx1-ubyte.gz", &lab);
+    }
+}
+
+#[test]
+fn data_that_does_not_fit_the_model_is_refused() {
+    let d = tmp("shape");
+    for (side, want) in [(30, "900 pixels"), (14, "196 pixels")] {
+        let data = d.join(format!("d{side}"));
+        idx_dir(&data, side, 40);
+        let args = [
+            "train",
+            "--preset",
+            "tiny",
+            "--data",
+            data.to_str().unwrap(),
+        ];
+        let out = d.join(format!("run{side}"));
+        let o = fhn(&[&args[..], &["--out", out.to_str().unwrap()]].concat());
+        assert_eq!(o.status.code(), Some(1), "{side}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{side}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn configurations_without_sense_are_refused() {
+    let d = tmp("cfg");
+    let base =
+        String::from_utf8(fhn(&["train", "--preset", "tiny", "--print-config"]).stdout).unwrap();
+    let cases = [
+        ("0.2,", "-0.2,", "negative"),
+        ("lr_decay = 0.9", "lr_decay = 0.0", "lr_decay"),
+        ("scale = 1.0", "scale = 0.0", "init.scale"),
+        ("free_steps = 60", "free_steps = 0", "free_steps"),
+        ("nudge_steps = 20", "nudge_steps = 0", "nudge_steps"),
+        ("validation = 10000", "validation = 0", "validation"),
+        (
+            "widths = [\n    784,\n    32,",
+            "widths = [\n    784,\n    1000000000,",
+            "refused before allocating",
+        ),
+    ];
+    for (from, to, want) in cases {
+        assert!(base.contains(from), "{from}");
+        let p = d.join("c.toml");
+        std::fs::write(&p, base.replacen(from, to, 1)).unwrap();
+        let o = fhn(&[
+            "train",
+            "--config",
+            p.to_str().unwrap(),
+            "--out",
+            d.join("r").to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{to}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{to}: {}", stderr(&o));
+    }
+    let help = String::from_utf8(fhn(&["train", "--help"]).stdout).unwrap();
+    assert!(
+        help.contains("quick, paper, best, hopfield, tiny"),
+        "{help}"
+    );
+    let help = String::from_utf8(fhn(&["eval", "--help"]).stdout).unwrap();
+    assert!(help.contains("test, val"), "{help}");
+}
+
+#[test]
+fn training_outlives_a_closed_stdout_and_resume_finds_the_default_folder() {
+    use std::process::Stdio;
+    let d = tmp("pipe");
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fhn"))
+            .args(args)
+            .current_dir(&d)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader went away (`| head -0`)
+        child.wait_with_output().unwrap()
+    };
+    let o = run(&["train", "--preset", "tiny", "--threads", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+    let folder = d.join("runs/tiny-s1");
+    assert!(folder.join("results.json").exists() && folder.join("curves.png").exists());
+    let o = run(&[
+        "train",
+        "--preset",
+        "tiny",
+        "--threads",
+        "1",
+        "--epochs",
+        "2",
+        "--resume",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(metrics_without_timing(&folder).len(), 2);
+    let o = run(&["simulate", "turing", "--out", d.join("t").to_str().unwrap()]);
+    assert!(
+        o.status.success() && !stderr(&o).contains("panicked"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_diverging_run_says_which_checkpoint_is_on_disk() {
+    let d = tmp("diverge");
+    let base = String::from_utf8(fhn(&["train", "--preset", "tiny", "--print-config"]).stdout)
+        .unwrap()
+        .replace("solver = \"jacobi\"", "solver = \"euler\"")
+        .replace("dt = 0.5", "dt = 50.0");
+    let p = d.join("c.toml");
+    std::fs::write(&p, base).unwrap();
+    let out = d.join("r");
+    let o = fhn(&[
+        "train",
+        "--config",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let log = std::fs::read_to_string(out.join("log.txt")).unwrap();
+    assert!(
+        log.contains("divergence") && log.contains("no checkpoint was written"),
+        "{log}"
+    );
+    assert!(!std::fs::read_dir(&out).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".tmp")));
+}

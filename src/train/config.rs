@@ -382,6 +382,7 @@ impl TrainConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn presets_validate_and_round_trip_through_toml() {
@@ -409,5 +410,41 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bad.toml:"), "{e}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(300))]
+
+        /// Arbitrary text never panics the parser; it is a configuration or an error.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+            let _ = TrainConfig::from_toml(&text, Path::new("x.toml"));
+        }
+
+        /// A valid configuration with one value replaced by an arbitrary TOML value.
+        #[test]
+        fn arbitrary_values_never_panic(
+            line in 0usize..80,
+            value in proptest::prop_oneof![
+                proptest::num::f64::ANY.prop_map(|x| x.to_string()),
+                proptest::num::i64::ANY.prop_map(|x| x.to_string()),
+                proptest::num::u64::ANY.prop_map(|x| x.to_string()),
+                "\\PC{0,12}".prop_map(|s| format!("{s:?}")),
+                proptest::collection::vec(0usize..2_000_000_000, 0..5).prop_map(|v| format!("{v:?}")),
+            ]
+        ) {
+            let base = TrainConfig::preset("quick").unwrap().to_toml();
+            let text: String = base
+                .lines()
+                .enumerate()
+                .map(|(i, l)| match l.split_once(" = ") {
+                    Some((k, _)) if i == line => format!("{k} = {value}\n"),
+                    _ => format!("{l}\n"),
+                })
+                .collect();
+            if let Ok(c) = TrainConfig::from_toml(&text, Path::new("x.toml")) {
+                c.validate().unwrap();
+            }
+        }
     }
 }
