@@ -215,6 +215,38 @@ mod tests {
         std::fs::write(&p, &bytes[..bytes.len() - 100]).unwrap();
         let e = load(&p).err().unwrap().to_string();
         assert!(e.contains("c.safetensors"), "{e}");
+        // Non-finite values, a wrong shape and a foreign format are refused, each by name.
+        let mut bad = Checkpoint {
+            config: c.config.clone(),
+            epoch: 3,
+            lr_scale: 0.9,
+            net: c.net.clone(),
+            momentum: c.momentum.clone(),
+        };
+        bad.momentum.b[1][2] = f32::NAN;
+        save(&p, &bad).unwrap();
+        let e = load(&p).err().unwrap().to_string();
+        assert!(e.contains("mb1") && e.contains("non-finite"), "{e}");
+        let mut wide = c.config.clone();
+        wide.model.widths[1] += 1;
+        let named = [(
+            "w0".to_string(),
+            vec![32usize, 784],
+            mat_bytes(&c.net.weights[0]),
+        )];
+        let meta = HashMap::from([
+            ("format".to_string(), "fhn-eqprop-checkpoint-v1".to_string()),
+            ("config".to_string(), wide.to_toml()),
+            ("epoch".to_string(), "1".to_string()),
+            ("lr_scale".to_string(), "1".to_string()),
+        ]);
+        std::fs::write(&p, serialize(&named, meta.clone()).unwrap()).unwrap();
+        let e = load(&p).err().unwrap().to_string();
+        assert!(e.contains("w0") && e.contains("[33, 784]"), "{e}");
+        let mut foreign = meta;
+        foreign.insert("format".into(), "other".into());
+        std::fs::write(&p, serialize(&named, foreign).unwrap()).unwrap();
+        assert!(load(&p).err().unwrap().to_string().contains("format"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

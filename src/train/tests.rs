@@ -168,13 +168,28 @@ fn one_step(
 
 #[test]
 fn sharded_f32_update_equals_the_f64_eqprop_estimator() {
-    let cfg = small_config();
-    // Two shards of 3 and 2 examples: the sharding and the batch mean are part of the check.
-    let (applied, before, x, y) = one_step(&cfg, "f64est", 2);
-    let reference = f64_eqprop_estimate(&cfg, &before.to_f64(), &x, &y);
-    for (k, (a, r)) in applied.iter().zip(&reference).enumerate() {
-        let e = relative_error(a, r);
-        assert!(e < 2e-3, "parameter block {k}: relative error {e:.2e}");
+    // FHN, FHN with coupled inhibitors, Hopfield (Euler, as its preset).
+    let mut coupled = small_config();
+    coupled.model.inhibitor_coupling = true;
+    let mut hopfield = small_config();
+    hopfield.model.kind = crate::layered::Kind::Hopfield;
+    hopfield.model.leak = 0.0;
+    hopfield.training.solver = crate::layered::Solver::Euler;
+    for (name, cfg) in [
+        ("fhn", small_config()),
+        ("coupled", coupled),
+        ("hopfield", hopfield),
+    ] {
+        // Two shards of 3 and 2 examples: the sharding and the batch mean are part of the check.
+        let (applied, before, x, y) = one_step(&cfg, name, 2);
+        let reference = f64_eqprop_estimate(&cfg, &before.to_f64(), &x, &y);
+        for (k, (a, r)) in applied.iter().zip(&reference).enumerate() {
+            let e = relative_error(a, r);
+            assert!(
+                e < 2e-3,
+                "{name}, parameter block {k}: relative error {e:.2e}"
+            );
+        }
     }
 }
 
