@@ -9,114 +9,29 @@
 
 pub mod checkpoint;
 pub mod config;
+mod eval;
+mod optim;
+mod presets;
 pub mod run_dir;
 mod shards;
 #[cfg(test)]
 mod tests;
 
-use crate::data::{bundled_mnist_dir, load_mnist_dir, Dataset, Split};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::layered::{col, col_mut, Grads, LayeredNet};
+use crate::layered::{Grads, LayeredNet};
 use checkpoint::Checkpoint;
 use config::TrainConfig;
+pub use eval::{evaluate, load_data, Evaluation};
 use faer::Mat;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use run_dir::{append_metrics, keep_metrics_through, summarise, RunLock};
-pub use run_dir::{plot_curves, read_metrics, RunSummary};
-use serde::{Deserialize, Serialize};
+pub use run_dir::{plot_curves, read_metrics, EpochMetrics, RunSummary};
 use shards::Shards;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Metrics of one epoch (one line of `metrics.jsonl`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    /// Epoch (1-based).
-    pub epoch: usize,
-    /// Training error of the free phase during the epoch (before each update).
-    pub train_error: f64,
-    /// Mean training cost ½‖u_L − y‖²·2·cost_scale at the free state.
-    pub train_cost: f64,
-    /// Validation error.
-    pub val_error: f64,
-    /// Validation cost.
-    pub val_cost: f64,
-    /// Test error.
-    pub test_error: f64,
-    /// Mean free-phase residual ‖∂Φ/∂s‖∞ at the end of the free phase (training batches).
-    pub free_residual: f64,
-    /// Mean free-phase residual at evaluation (validation batches).
-    pub eval_residual: f64,
-    /// Frobenius norm of each weight matrix at the end of the epoch.
-    pub weight_norms: Vec<f64>,
-    /// Mean ‖ΔW^l‖/‖W^l‖ per update over the epoch.
-    pub update_ratios: Vec<f64>,
-    /// Wall time of the epoch's training part (s).
-    pub train_seconds: f64,
-    /// Training examples per second.
-    pub examples_per_second: f64,
-    /// Mean relaxation steps (force evaluations) per update, all phases together.
-    #[serde(default)]
-    pub relax_steps: f64,
-}
-
-/// Error, cost and residual of the free phase on a split.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Evaluation {
-    /// Fraction misclassified.
-    pub error: f64,
-    /// Mean cost.
-    pub cost: f64,
-    /// Mean end-of-phase residual.
-    pub residual: f64,
-}
-
-/// Loads the data set a configuration names and checks that it fits the model.
-pub fn load_data(cfg: &TrainConfig) -> Result<Dataset> {
-    let dir = cfg.data.dir.clone().unwrap_or_else(bundled_mnist_dir);
-    let mut d = load_mnist_dir(&dir, cfg.data.validation)?;
-    if cfg.data.train_limit > 0 && cfg.data.train_limit < d.train.len() {
-        d.train = d.train.slice(0..cfg.data.train_limit);
-    }
-    if cfg.data.eval_limit > 0 {
-        d.val = d.val.slice(0..cfg.data.eval_limit.min(d.val.len()));
-        d.test = d.test.slice(0..cfg.data.eval_limit.min(d.test.len()));
-    }
-    cfg.check_data(&d)?;
-    Ok(d)
-}
-
-/// Free-phase evaluation of `net` on `split` (`eval_steps` steps, `threads` shards per batch).
-pub fn evaluate(
-    net: &LayeredNet<f32>,
-    cfg: &TrainConfig,
-    split: &Split,
-    threads: usize,
-) -> Result<Evaluation> {
-    let bs = cfg.training.eval_batch_size.min(split.len()).max(1);
-    let mut sh = Shards::new(net, bs, threads);
-    let (mut errors, mut cost, mut res, mut batches) = (0usize, 0.0, 0.0, 0usize);
-    let all: Vec<usize> = (0..split.len()).collect();
-    for chunk in all.chunks(bs) {
-        if chunk.len() != sh.batch() {
-            sh = Shards::new(net, chunk.len(), threads);
-        }
-        sh.load(cfg, split, chunk);
-        let (e, c, r) = sh.evaluate(net, cfg)?;
-        errors += e;
-        cost += c;
-        res += r;
-        batches += 1;
-    }
-    let n = split.len().max(1) as f64;
-    Ok(Evaluation {
-        error: errors as f64 / n,
-        cost: cost / n,
-        residual: res / batches.max(1) as f64,
-    })
-}
 
 /// A training run in progress.
 pub struct Trainer {
@@ -137,26 +52,6 @@ pub struct Trainer {
     saved_epoch: Option<usize>,
     echo: bool,
     _lock: RunLock,
-}
-
-fn frob(m: &Mat<f32>) -> f64 {
-    (0..m.ncols())
-        .map(|j| sum_sq(col(m, j)))
-        .sum::<f64>()
-        .sqrt()
-}
-
-/// `Σ x²`, in 16 independent lanes so that it vectorises.
-fn sum_sq(x: &[f32]) -> f64 {
-    let mut acc = [0.0f32; 16];
-    let chunks = x.chunks_exact(16);
-    let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
-    for c in chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a += v * v;
-        }
-    }
-    acc.iter().map(|&a| a as f64).sum::<f64>() + tail as f64
 }
 
 impl Trainer {
@@ -262,44 +157,17 @@ impl Trainer {
     /// One EqProp update on the minibatch loaded in `sh`; returns (errors, cost, residual).
     fn train_batch(&mut self, sh: &mut Shards, ratios: &mut [f64]) -> Result<(usize, f64, f64)> {
         let stats = sh.eqprop(&self.net, &self.cfg, &mut self.grads)?;
-        self.apply_update(ratios);
+        let t = &self.cfg.training;
+        optim::heavy_ball(
+            &mut self.net,
+            &self.grads,
+            &mut self.momentum,
+            t,
+            self.lr_scale,
+            ratios,
+        );
         sh.refresh(&self.net);
         Ok(stats)
-    }
-
-    fn apply_update(&mut self, ratios: &mut [f64]) {
-        let t = &self.cfg.training;
-        let (mu, s) = (t.momentum as f32, self.lr_scale as f32);
-        for l in 0..self.net.weights.len() {
-            let lr = t.lrs[l] as f32 * s;
-            let (w, g, m) = (
-                &mut self.net.weights[l],
-                &self.grads.w[l],
-                &mut self.momentum.w[l],
-            );
-            let (mut du2, mut w2) = (0.0f64, 0.0f64);
-            for j in 0..w.ncols() {
-                let (wj, gj, mj) = (col_mut(w, j), col(g, j), col_mut(m, j));
-                for ((wx, &gx), mx) in wj.iter_mut().zip(gj).zip(mj.iter_mut()) {
-                    let step = mu * *mx - lr * gx;
-                    *mx = step;
-                    *wx += step;
-                }
-                du2 += sum_sq(mj);
-                w2 += sum_sq(wj);
-            }
-            ratios[l] += (du2 / w2.max(1e-60)).sqrt();
-            let blr = t.bias_lr as f32 * s;
-            for ((b, g), m) in self.net.biases[l]
-                .iter_mut()
-                .zip(&self.grads.b[l])
-                .zip(&mut self.momentum.b[l])
-            {
-                let step = mu * *m - blr * g;
-                *m = step;
-                *b += step;
-            }
-        }
     }
 }
 
@@ -395,7 +263,7 @@ impl Trainer {
             test_error: test.error,
             free_residual: residual / batches.max(1) as f64,
             eval_residual: val.residual,
-            weight_norms: self.net.weights.iter().map(frob).collect(),
+            weight_norms: self.net.weights.iter().map(optim::frobenius).collect(),
             update_ratios: ratios.iter().map(|r| r / batches.max(1) as f64).collect(),
             train_seconds: secs,
             examples_per_second: seen as f64 / secs,

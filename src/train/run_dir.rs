@@ -1,7 +1,6 @@
 //! The run folder: its lock, `metrics.jsonl`, `results.json` and `curves.png`.
 
 use super::config::TrainConfig;
-use super::EpochMetrics;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -34,6 +33,38 @@ impl RunLock {
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&p, e)),
         }
     }
+}
+
+/// Metrics of one epoch (one line of `metrics.jsonl`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Training error of the free phase during the epoch (before each update).
+    pub train_error: f64,
+    /// Mean training cost ½‖u_L − y‖²·2·cost_scale at the free state.
+    pub train_cost: f64,
+    /// Validation error.
+    pub val_error: f64,
+    /// Validation cost.
+    pub val_cost: f64,
+    /// Test error.
+    pub test_error: f64,
+    /// Mean free-phase residual ‖∂Φ/∂s‖∞ at the end of the free phase (training batches).
+    pub free_residual: f64,
+    /// Mean free-phase residual at evaluation (validation batches).
+    pub eval_residual: f64,
+    /// Frobenius norm of each weight matrix at the end of the epoch.
+    pub weight_norms: Vec<f64>,
+    /// Mean ‖ΔW^l‖/‖W^l‖ per update over the epoch.
+    pub update_ratios: Vec<f64>,
+    /// Wall time of the epoch's training part (s).
+    pub train_seconds: f64,
+    /// Training examples per second.
+    pub examples_per_second: f64,
+    /// Mean relaxation steps (force evaluations) per update, all phases together.
+    #[serde(default)]
+    pub relax_steps: f64,
 }
 
 /// Final summary of a run (`results.json`).
