@@ -171,6 +171,7 @@ fn sharded_f32_update_equals_the_f64_eqprop_estimator() {
     // FHN, FHN with coupled inhibitors, Hopfield (Euler, as its preset).
     let mut coupled = small_config();
     coupled.model.inhibitor_coupling = true;
+    coupled.model.fhn.d_v = 0.7; // ≠ 1, so that d_v and 1/d_v differ
     let mut hopfield = small_config();
     hopfield.model.kind = crate::layered::Kind::Hopfield;
     hopfield.model.leak = 0.0;
