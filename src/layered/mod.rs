@@ -25,7 +25,7 @@ mod real;
 
 pub use graph_view::node_offsets;
 
-pub use real::{flush_subnormals, Real};
+pub use real::Real;
 
 use crate::error::{Error, Result};
 use crate::model::FhnParams;

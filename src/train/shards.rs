@@ -68,7 +68,6 @@ impl Phases {
         cfg: &TrainConfig,
         steps: usize,
     ) -> Result<f64> {
-        crate::layered::flush_subnormals(); // this shard's thread (docs/PERFORMANCE.md)
         let t = &cfg.training;
         net.prepare_input(&self.free, &mut self.ws, Par::Seq);
         let (st, ws) = (&mut self.free, &mut self.ws);
