@@ -13,6 +13,7 @@
 //! outputs = [[3, 0.8]]                             # [node, target] for `check gradient`
 //! ```
 //! Top-level keys must precede `[params]` (TOML tables swallow the keys that follow them).
+//! At most [`MAX_NODES`] nodes: larger sizes are refused before anything is allocated.
 
 use crate::error::{Error, Result};
 use crate::graph::{Edge, Graph};
@@ -52,6 +53,11 @@ struct RawFile {
     outputs: Vec<(usize, f64)>,
 }
 
+/// Largest `nodes` a network file may declare. Time stepping needs a few hundred bytes per
+/// node (state, seven Runge–Kutta stages, Laplacians, snapshots): ~0.5 GB at this limit, and
+/// Newton's sparse LU stays practical; `nodes = 1000000000` would need hundreds of GB.
+pub const MAX_NODES: usize = 1_000_000;
+
 /// A parsed network file: the network and, if given, a cost on output nodes.
 #[derive(Debug)]
 pub struct NetworkSpec {
@@ -61,12 +67,28 @@ pub struct NetworkSpec {
     pub cost: Option<Cost>,
 }
 
-/// 1-based line of the `index`-th entry of the array `key` in `text` (best effort).
+/// 1-based line of the first line that starts with `key` (best effort).
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i + 1)
+}
+
+/// 1-based line of the `index`-th entry of the array `key` in `text` (best effort; works on
+/// any text, `\r\n` line ends and multi-byte characters included).
 fn entry_line(text: &str, key: &str, index: usize) -> Option<usize> {
-    let start = text.lines().position(|l| l.trim_start().starts_with(key))?;
-    let offset: usize = text.lines().take(start).map(|l| l.len() + 1).sum();
+    let mut offset = 0;
+    let mut start = None;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if l.trim_start().starts_with(key) {
+            start = Some(i);
+            break;
+        }
+        offset += l.len();
+    }
+    let start = start?;
     let (mut depth, mut count, mut line) = (0i32, 0usize, start + 1);
-    for ch in text[offset..].chars() {
+    for ch in text.get(offset..)?.chars() {
         match ch {
             '\n' => line += 1,
             '[' => {
@@ -130,18 +152,29 @@ pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec> {
         msg,
     };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let line = e.span().map(|s| {
+            let before = text.as_bytes().get(..s.start).unwrap_or(text.as_bytes());
+            before.iter().filter(|&&b| b == b'\n').count() + 1
+        });
         err(line, e.message().to_string())
     })?;
     if raw.nodes == 0 {
         return Err(err(
-            entry_line(text, "nodes", 0).or(Some(1)),
+            key_line(text, "nodes"),
             "the network has no nodes (nodes = 0)".into(),
         ));
     }
-    let params = params_from(raw.params).map_err(|m| err(entry_line(text, "[params]", 0), m))?;
+    if raw.nodes > MAX_NODES {
+        return Err(err(
+            key_line(text, "nodes"),
+            format!(
+                "nodes = {} is more than this program handles (at most {MAX_NODES}; see \
+                 docs/NETWORK_FILE.md)",
+                raw.nodes
+            ),
+        ));
+    }
+    let params = params_from(raw.params).map_err(|m| err(key_line(text, "[params]"), m))?;
     let n = raw.nodes;
     let graph = |key: &str, list: &[(usize, usize, f64)]| -> Result<Graph> {
         let edges: Vec<Edge> = list.iter().map(|&(a, b, g)| Edge { a, b, g }).collect();
