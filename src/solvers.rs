@@ -255,13 +255,31 @@ pub fn steady_state_report(
         max_steps: 200_000,
     };
     let stepping = dopri45(net, s, nudge, STEPPING_T_MAX, opts, |_, _| {})?;
-    let newton = newton(net, s, nudge, tol, 50)?;
+    let settled = stepping.residual <= STEPPING_TOL;
+    let newton = newton(net, s, nudge, tol, 50).map_err(|e| match e {
+        Error::NotConverged {
+            what,
+            residual,
+            iterations,
+            tol,
+        } if !settled => Error::NotConverged {
+            what: format!(
+                "{what} (started where time stepping stopped without settling: residual \
+                 {:.1e} at t = {})",
+                stepping.residual, stepping.time
+            ),
+            residual,
+            iterations,
+            tol,
+        },
+        e => e,
+    })?;
     if let Some(at) = first_non_finite(s) {
         return Err(Error::Diverged(format!("steady state: {at}")));
     }
     Ok(SteadyReport {
         stepping,
-        stepping_converged: stepping.residual <= STEPPING_TOL,
+        stepping_converged: settled,
         newton,
         residual: newton.residual,
     })

@@ -14,7 +14,7 @@ pub use steady::{steady, SteadyArgs};
 use fhn_eqprop::{Error, Result};
 
 /// `Ok(x)` when `x` is finite, else an error naming the option.
-fn finite(option: &str, x: f64) -> Result<f64> {
+pub(crate) fn finite(option: &str, x: f64) -> Result<f64> {
     if x.is_finite() {
         Ok(x)
     } else {
@@ -25,7 +25,7 @@ fn finite(option: &str, x: f64) -> Result<f64> {
 }
 
 /// `Ok(x)` when `x` is finite and > 0, else an error naming the option.
-fn positive(option: &str, x: f64) -> Result<f64> {
+pub(crate) fn positive(option: &str, x: f64) -> Result<f64> {
     if finite(option, x)? > 0.0 {
         Ok(x)
     } else {
@@ -34,7 +34,7 @@ fn positive(option: &str, x: f64) -> Result<f64> {
 }
 
 /// `Ok(x)` when `x` is finite and ≥ 0, else an error naming the option.
-fn non_negative(option: &str, x: f64) -> Result<f64> {
+pub(crate) fn non_negative(option: &str, x: f64) -> Result<f64> {
     if finite(option, x)? >= 0.0 {
         Ok(x)
     } else {
@@ -43,7 +43,7 @@ fn non_negative(option: &str, x: f64) -> Result<f64> {
 }
 
 /// `Ok(n)` when `lo ≤ n ≤ hi`, else an error naming the option and the range.
-fn in_range(option: &str, n: usize, lo: usize, hi: usize) -> Result<usize> {
+pub(crate) fn in_range(option: &str, n: usize, lo: usize, hi: usize) -> Result<usize> {
     if (lo..=hi).contains(&n) {
         Ok(n)
     } else {

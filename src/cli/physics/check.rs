@@ -47,7 +47,7 @@ pub struct CheckArgs {
     #[arg(long, value_delimiter = ',', default_value = "40,30,20,10")]
     widths: Vec<usize>,
     /// Layered check: weight scale (N(0, scale²), > 0).
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.3)]
     scale: f64,
     /// Machine-readable output.
     #[arg(long)]

@@ -36,19 +36,19 @@ pub struct SimulateArgs {
     #[arg(long, value_enum, default_value_t = Method::Dopri)]
     method: Method,
     /// Euler step (> 0).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.1)]
     dt: f64,
     /// Simulated time (> 0).
-    #[arg(long, default_value_t = 400.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 400.0)]
     t_end: f64,
     /// Turing demo: path-graph nodes (3 to 100 000).
     #[arg(long, default_value_t = 200)]
     nodes: usize,
     /// Turing demo: δ (d_u = δ²); Table I's 0.75 is not Turing-unstable, 0.5 is.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.5)]
     delta: f64,
     /// Turing demo: initial noise amplitude (≥ 0).
-    #[arg(long, default_value_t = 1e-8)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-8)]
     noise: f64,
     /// Random seed.
     #[arg(long, default_value_t = 7)]

@@ -18,7 +18,7 @@ pub struct SteadyArgs {
     /// Network file (TOML, see docs/NETWORK_FILE.md).
     file: PathBuf,
     /// Newton tolerance on ‖∂Φ‖∞ (> 0).
-    #[arg(long, default_value_t = 1e-12)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-12)]
     tol: f64,
     /// Fail (exit 1, nothing written) unless the steady state is linearly stable (every
     /// eigenvalue of the dynamics' Jacobian has a negative real part; at most 600 free nodes).
