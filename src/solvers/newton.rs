@@ -46,10 +46,11 @@ pub fn newton(
 /// Newton's method with a caller-chosen linear solver (e.g. the block-tridiagonal sweep).
 ///
 /// Globalised by backtracking on the merit ‖∂Φ‖₂ (for which the Newton step is a descent
-/// direction), full step first. When backtracking stalls (no sufficient decrease down to a step
-/// of 1/1024), the full step is taken anyway, as undamped Newton would; and if the damped
-/// iteration still fails, plain undamped Newton is retried from the starting point, so this is
-/// never weaker than undamped Newton. A non-finite state or step is [`Error::Diverged`].
+/// direction), full step first; when backtracking stalls (no sufficient decrease down to a step
+/// of 1/1024) the full step is taken anyway. If that run fails, plain undamped Newton and then
+/// backtracking on ‖∂Φ‖∞ (this crate's earlier strategy) are retried from the starting point:
+/// the result is never weaker than either. A non-finite state or step is [`Error::Diverged`];
+/// when every strategy fails, the first one's error is returned and `s` holds its last iterate.
 pub fn newton_with(
     net: &FhnNetwork,
     s: &mut State,
@@ -64,22 +65,32 @@ pub fn newton_with(
         )));
     }
     let start = s.clone();
-    match newton_iterate(net, s, nudge, tol, max_iter, solve, true) {
-        Err(e @ (Error::NotConverged { .. } | Error::Diverged(_) | Error::Singular(_))) => {
-            let mut plain = start;
-            match newton_iterate(net, &mut plain, nudge, tol, max_iter, solve, false) {
-                Ok(r) => {
-                    *s = plain;
-                    Ok(r)
-                }
-                Err(_) => Err(e),
-            }
+    let first = match newton_iterate(net, s, nudge, tol, max_iter, solve, Line::L2) {
+        Err(e @ (Error::NotConverged { .. } | Error::Diverged(_) | Error::Singular(_))) => e,
+        other => return other,
+    };
+    for line in [Line::Full, Line::MaxNorm] {
+        let mut retry = start.clone();
+        if let Ok(r) = newton_iterate(net, &mut retry, nudge, tol, max_iter, solve, line) {
+            *s = retry;
+            return Ok(r);
         }
-        other => other,
     }
+    Err(first)
 }
 
-/// One Newton run: `damped` selects backtracking (see [`newton_with`]) or plain full steps.
+/// How a Newton step is shortened.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Line {
+    /// Armijo backtracking on ‖∂Φ‖₂ down to 1/1024, else the full step.
+    L2,
+    /// Always the full step (undamped Newton).
+    Full,
+    /// Halving until ‖∂Φ‖∞ decreases, any finite step below 1e-3.
+    MaxNorm,
+}
+
+/// One Newton run with the step rule `line` (see [`newton_with`]).
 fn newton_iterate(
     net: &FhnNetwork,
     s: &mut State,
@@ -87,10 +98,14 @@ fn newton_iterate(
     tol: f64,
     max_iter: usize,
     solve: LinearSolve,
-    damped: bool,
+    line: Line,
 ) -> Result<SolveReport> {
+    let merit_of = |st: &State| match line {
+        Line::MaxNorm => net.residual(st, nudge),
+        Line::L2 | Line::Full => net.residual_l2(st, nudge),
+    };
     let mut residual = net.residual(s, nudge);
-    let mut merit = net.residual_l2(s, nudge);
+    let mut merit = merit_of(s);
     for iter in 0..max_iter {
         if residual <= tol {
             return Ok(SolveReport {
@@ -113,21 +128,36 @@ fn newton_iterate(
                 trial.u[i] -= alpha * du[i];
                 trial.v[i] -= alpha * dv[i];
             }
-            let m = net.residual_l2(&trial, nudge);
+            let m = merit_of(&trial);
             (trial, m)
         };
         let (full, full_merit) = trial_at(1.0);
         let mut accepted = None;
-        let full_decreases = full_merit <= (1.0 - 1e-4) * merit;
-        if damped && !full_decreases {
-            let mut alpha = 0.5;
-            while alpha >= 1.0 / 1024.0 {
-                let (trial, m) = trial_at(alpha);
-                if m <= (1.0 - 1e-4 * alpha) * merit {
-                    accepted = Some((trial, m));
-                    break;
+        match line {
+            Line::Full => {}
+            Line::L2 if full_merit <= (1.0 - 1e-4) * merit => {}
+            Line::L2 => {
+                let mut alpha = 0.5;
+                while alpha >= 1.0 / 1024.0 {
+                    let (trial, m) = trial_at(alpha);
+                    if m <= (1.0 - 1e-4 * alpha) * merit {
+                        accepted = Some((trial, m));
+                        break;
+                    }
+                    alpha *= 0.5;
                 }
-                alpha *= 0.5;
+            }
+            Line::MaxNorm if full_merit < merit => {}
+            Line::MaxNorm => {
+                let mut alpha = 0.5;
+                while alpha >= 1e-12 {
+                    let (trial, m) = trial_at(alpha);
+                    if m.is_finite() && (m < merit || alpha < 1e-3) {
+                        accepted = Some((trial, m));
+                        break;
+                    }
+                    alpha *= 0.5;
+                }
             }
         }
         // Full step: sufficient decrease, undamped mode, or backtracking stalled.
@@ -150,7 +180,7 @@ fn newton_iterate(
         });
     }
     Err(Error::NotConverged {
-        what: if damped { "Newton" } else { "undamped Newton" }.into(),
+        what: "Newton".into(),
         residual,
         iterations: max_iter,
         tol,
