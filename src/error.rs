@@ -41,6 +41,12 @@ pub enum Error {
     /// The state became non-finite or ran away.
     #[error("divergence: {0}")]
     Diverged(String),
+    /// A matrix that must be inverted is singular (the quantity asked for is not defined).
+    #[error("singular: {0}")]
+    Singular(String),
+    /// A steady state was found but is not linearly stable (asked for a stable one).
+    #[error("unstable steady state: {0}")]
+    Unstable(String),
 }
 
 impl Error {

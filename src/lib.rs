@@ -7,6 +7,7 @@
 //! - [`graph`]: weighted graphs and Laplacians `L = BᵀYB`.
 //! - [`network`]: FHN networks on graphs and the mini-max potential Φ.
 //! - [`solvers`]: Euler, adaptive Dormand–Prince, Newton.
+//! - [`stability`]: whether a steady state is linearly stable (Jacobian eigenvalues).
 //! - [`adjoint`]: the self-adjoint activator response (paper eq. 9–10).
 //! - [`eqprop`]: EqProp gradients vs implicit differentiation vs finite differences.
 //! - [`turing`]: dispersion relation and Turing patterns on graphs.
@@ -31,6 +32,7 @@ pub mod netfile;
 pub mod network;
 pub mod plot;
 pub mod solvers;
+pub mod stability;
 pub mod train;
 pub mod turing;
 

@@ -13,6 +13,7 @@
 //! outputs = [[3, 0.8]]                             # [node, target] for `check gradient`
 //! ```
 //! Top-level keys must precede `[params]` (TOML tables swallow the keys that follow them).
+//! At most [`MAX_NODES`] nodes: larger sizes are refused before anything is allocated.
 
 use crate::error::{Error, Result};
 use crate::graph::{Edge, Graph};
@@ -52,6 +53,12 @@ struct RawFile {
     outputs: Vec<(usize, f64)>,
 }
 
+/// Largest `nodes` a network file may declare. Reading the file, time stepping (state, seven
+/// Runge–Kutta stages, Laplacians) and the snapshots of `simulate` take about 2 kB per node
+/// (184 MB measured at 10⁵ nodes): a few GB at this limit; `nodes = 1000000000` would need
+/// terabytes and is refused before anything is allocated.
+pub const MAX_NODES: usize = 1_000_000;
+
 /// A parsed network file: the network and, if given, a cost on output nodes.
 #[derive(Debug)]
 pub struct NetworkSpec {
@@ -61,12 +68,28 @@ pub struct NetworkSpec {
     pub cost: Option<Cost>,
 }
 
-/// 1-based line of the `index`-th entry of the array `key` in `text` (best effort).
+/// 1-based line of the first line that starts with `key` (best effort).
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i + 1)
+}
+
+/// 1-based line of the `index`-th entry of the array `key` in `text` (best effort; works on
+/// any text, `\r\n` line ends and multi-byte characters included).
 fn entry_line(text: &str, key: &str, index: usize) -> Option<usize> {
-    let start = text.lines().position(|l| l.trim_start().starts_with(key))?;
-    let offset: usize = text.lines().take(start).map(|l| l.len() + 1).sum();
+    let mut offset = 0;
+    let mut start = None;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if l.trim_start().starts_with(key) {
+            start = Some(i);
+            break;
+        }
+        offset += l.len();
+    }
+    let start = start?;
     let (mut depth, mut count, mut line) = (0i32, 0usize, start + 1);
-    for ch in text[offset..].chars() {
+    for ch in text.get(offset..)?.chars() {
         match ch {
             '\n' => line += 1,
             '[' => {
@@ -130,18 +153,29 @@ pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec> {
         msg,
     };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let line = e.span().map(|s| {
+            let before = text.as_bytes().get(..s.start).unwrap_or(text.as_bytes());
+            before.iter().filter(|&&b| b == b'\n').count() + 1
+        });
         err(line, e.message().to_string())
     })?;
     if raw.nodes == 0 {
         return Err(err(
-            entry_line(text, "nodes", 0).or(Some(1)),
+            key_line(text, "nodes"),
             "the network has no nodes (nodes = 0)".into(),
         ));
     }
-    let params = params_from(raw.params).map_err(|m| err(entry_line(text, "[params]", 0), m))?;
+    if raw.nodes > MAX_NODES {
+        return Err(err(
+            key_line(text, "nodes"),
+            format!(
+                "nodes = {} is more than this program handles (at most {MAX_NODES}; see \
+                 docs/NETWORK_FILE.md)",
+                raw.nodes
+            ),
+        ));
+    }
+    let params = params_from(raw.params).map_err(|m| err(key_line(text, "[params]"), m))?;
     let n = raw.nodes;
     let graph = |key: &str, list: &[(usize, usize, f64)]| -> Result<Graph> {
         let edges: Vec<Edge> = list.iter().map(|&(a, b, g)| Edge { a, b, g }).collect();
@@ -242,5 +276,116 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("eps"), "{e}");
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_before_allocating() {
+        for n in ["9223372036854775807", "1000000000", "1000001"] {
+            let e = parse_str(&format!("# big\nnodes = {n}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("test.toml:2") && e.contains("at most 1000000"),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            parse_str("nodes = 1000000\n").unwrap().network.n(),
+            MAX_NODES
+        );
+    }
+
+    #[test]
+    fn crlf_and_multibyte_text_before_an_error_give_its_line() {
+        let text = "# a\r\n# b\r\nnodes = 3 # réseau ✓\r\nactivator_edges = [\r\n  [0, 1, 1.0],\r\n  [1, 1, 1.0],\r\n]\r\n";
+        let e = parse_str(text).unwrap_err().to_string();
+        assert!(e.contains("test.toml:6") && e.contains("self-loop"), "{e}");
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Values that exercise every check: huge, negative and non-finite numbers, arrays
+        /// of the right and wrong shapes, strings, tables.
+        fn value() -> impl Strategy<Value = String> {
+            let int = prop_oneof![
+                0i64..6,
+                Just(-1i64),
+                Just(1_000_000),
+                Just(1_000_001),
+                Just(i64::MAX),
+                any::<i64>(),
+            ];
+            let num = prop_oneof![
+                int.clone().prop_map(|i| i.to_string()),
+                Just("nan".to_string()),
+                Just("-inf".to_string()),
+                Just("1e308".to_string()),
+                Just("1e200".to_string()),
+                (-3.0f64..3.0).prop_map(|x| format!("{x:?}")),
+            ];
+            let entry = proptest::collection::vec(num.clone(), 0..4)
+                .prop_map(|xs| format!("[{}]", xs.join(", ")));
+            prop_oneof![
+                num,
+                proptest::collection::vec(entry, 0..5)
+                    .prop_map(|es| format!("[{}]", es.join(",\n  "))),
+                Just("\"parra-rivas\"".to_string()),
+                Just("\"é✓\"".to_string()),
+                Just("{ a = 1 }".to_string()),
+                Just("[".to_string()),
+            ]
+        }
+
+        fn toml_ish() -> impl Strategy<Value = String> {
+            let key = prop_oneof![
+                Just("nodes"),
+                Just("activator_edges"),
+                Just("inhibitor_edges"),
+                Just("currents"),
+                Just("clamps"),
+                Just("outputs"),
+                Just("preset"),
+                Just("delta"),
+                Just("eps"),
+                Just("alpha"),
+                Just("tau_u"),
+                Just("bogus"),
+            ];
+            let line = prop_oneof![
+                4 => (key, value()).prop_map(|(k, v)| format!("{k} = {v}")),
+                1 => Just("[params]".to_string()),
+                1 => Just("# commentaire é".to_string()),
+                1 => "[ -~]{0,12}",
+            ];
+            (
+                0i64..8,
+                proptest::collection::vec(line, 0..8),
+                any::<bool>(),
+            )
+                .prop_map(|(n, lines, crlf)| {
+                    let body = lines.join(if crlf { "\r\n" } else { "\n" });
+                    format!("nodes = {n}\n{body}\n")
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+                let text = String::from_utf8_lossy(&bytes);
+                let _ = parse(&text, Path::new("fuzz.toml"));
+            }
+
+            #[test]
+            fn toml_ish_text_never_panics(text in toml_ish()) {
+                match parse(&text, Path::new("fuzz.toml")) {
+                    Ok(spec) => prop_assert!(spec.network.n() <= MAX_NODES),
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+        }
     }
 }

@@ -263,10 +263,23 @@ impl FhnNetwork {
         (du, dv)
     }
 
-    /// Steady-state residual ‖∂Φ/∂(u, v)‖∞ over free nodes.
+    /// Steady-state residual ‖∂Φ/∂(u, v)‖∞ over free nodes; +∞ as soon as one entry is not
+    /// finite (`f64::max` would silently drop a NaN and report a non-finite state as converged).
     pub fn residual(&self, s: &State, nudge: Option<(&Cost, f64)>) -> f64 {
         let (gu, gv) = self.gradient(s, nudge);
-        gu.iter().chain(&gv).fold(0.0, |m, x| m.max(x.abs()))
+        max_abs(gu.iter().chain(&gv))
+    }
+
+    /// Euclidean norm ‖∂Φ/∂(u, v)‖₂ over free nodes (+∞ if not finite): the merit function of
+    /// Newton's line search, for which the Newton step is always a descent direction.
+    pub fn residual_l2(&self, s: &State, nudge: Option<(&Cost, f64)>) -> f64 {
+        let (gu, gv) = self.gradient(s, nudge);
+        let r = gu.iter().chain(&gv).map(|x| x * x).sum::<f64>().sqrt();
+        if r.is_finite() {
+            r
+        } else {
+            f64::INFINITY
+        }
     }
 
     /// Triplets of the Hessian of Φ (+βC) over free variables, ordered (u_free, v_free):
@@ -402,6 +415,28 @@ impl FhnNetwork {
         let fv = self.free.iter().map(|&i| v[i]);
         fu.chain(fv).collect()
     }
+}
+
+/// max |xᵢ|, or +∞ if any xᵢ is not finite (NaN included, unlike a plain `f64::max` fold).
+pub fn max_abs<'a>(xs: impl IntoIterator<Item = &'a f64>) -> f64 {
+    let mut m: f64 = 0.0;
+    for x in xs {
+        if !x.is_finite() {
+            return f64::INFINITY;
+        }
+        m = m.max(x.abs());
+    }
+    m
+}
+
+/// Where a state is first not finite: `"u at node 3 = NaN"`, or `None` if all entries are.
+pub fn first_non_finite(s: &State) -> Option<String> {
+    let find = |name: &str, xs: &[f64]| {
+        xs.iter()
+            .position(|x| !x.is_finite())
+            .map(|i| format!("{name} at node {i} = {}", xs[i]))
+    };
+    find("u", &s.u).or_else(|| find("v", &s.v))
 }
 
 /// A random connected test network: `n` nodes, activator graph with ~20% negative

@@ -3,9 +3,10 @@
 //! otherwise). Every solver reports the residual ‖∂Φ/∂(u, v)‖∞.
 
 use crate::error::{Error, Result};
-use crate::network::{Cost, FhnNetwork, State};
-use faer::prelude::*;
-use faer::Mat;
+use crate::network::{first_non_finite, Cost, FhnNetwork, State};
+
+mod newton;
+pub use newton::{default_linear_solve, newton, newton_with, LinearSolve};
 
 /// Outcome of a solver run.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
@@ -19,12 +20,12 @@ pub struct SolveReport {
 }
 
 fn check_finite(s: &State, step: usize) -> Result<()> {
-    if let Some(i) = s.u.iter().chain(&s.v).position(|x| !x.is_finite()) {
-        return Err(Error::Diverged(format!(
-            "non-finite state at step {step} (entry {i})"
-        )));
+    match first_non_finite(s) {
+        Some(at) => Err(Error::Diverged(format!(
+            "non-finite state at Euler step {step}: {at}"
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Explicit Euler: `steps` steps of size `dt`, in place, allocation-free inner loop.
@@ -181,11 +182,20 @@ pub fn dopri45(
                     .map(|j| h * (B5[j] - B4[j]) * if comp == 0 { k[j].0[i] } else { k[j].1[i] })
                     .sum();
                 let sc = opts.atol + opts.rtol * x0.abs().max(x5.abs());
-                err = err.max((e / sc).abs());
+                let r = (e / sc).abs();
+                // A NaN must not be dropped by `max` (it would accept a NaN step).
+                err = if r.is_nan() {
+                    f64::INFINITY
+                } else {
+                    err.max(r)
+                };
             }
         }
         if !err.is_finite() {
-            return Err(Error::Diverged(format!("non-finite state at t = {t:.4}")));
+            let at = first_non_finite(&tmp).unwrap_or_else(|| "error estimate".into());
+            return Err(Error::Diverged(format!(
+                "non-finite state at t = {t:.4} (step {steps}): {at}"
+            )));
         }
         if err <= 1.0 {
             t += h;
@@ -208,114 +218,85 @@ pub fn dopri45(
     })
 }
 
-/// A linear solver for the Newton step: solves `H(s) x = g` over the free variables.
-pub type LinearSolve<'a> =
-    &'a dyn Fn(&FhnNetwork, &State, Option<(&Cost, f64)>, &[f64]) -> Result<Vec<f64>>;
+/// Residual at which [`steady_state`] hands over from time stepping to Newton.
+pub const STEPPING_TOL: f64 = 1e-6;
+/// Longest simulated time of [`steady_state`]'s time stepping.
+pub const STEPPING_T_MAX: f64 = 2000.0;
 
-/// Dense LU with partial pivoting for at most 1 200 unknowns, faer's sparse LU above.
-pub fn default_linear_solve(
+/// What [`steady_state_report`] did: time stepping, then Newton polishing.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct SteadyReport {
+    /// The adaptive time stepping.
+    pub stepping: SolveReport,
+    /// Whether time stepping itself reached [`STEPPING_TOL`] (false: it ran to
+    /// [`STEPPING_T_MAX`] without settling, e.g. on a limit cycle, and Newton started from
+    /// wherever the trajectory was).
+    pub stepping_converged: bool,
+    /// The Newton polishing.
+    pub newton: SolveReport,
+    /// Final residual ‖∂Φ‖∞.
+    pub residual: f64,
+}
+
+/// A steady state: adaptive time stepping from `s` until the residual is below
+/// [`STEPPING_TOL`] (or `t` = [`STEPPING_T_MAX`]), then Newton polishing to `tol`. The state may
+/// be any critical point of Φ: Newton does not care about stability (see
+/// [`crate::stability`]).
+pub fn steady_state_report(
     net: &FhnNetwork,
-    s: &State,
+    s: &mut State,
     nudge: Option<(&Cost, f64)>,
-    g: &[f64],
-) -> Result<Vec<f64>> {
-    const DENSE_LIMIT: usize = 1200;
-    let rhs = Mat::from_fn(g.len(), 1, |r, _| g[r]);
-    let x = if g.len() <= DENSE_LIMIT {
-        net.hessian_dense(s, nudge).partial_piv_lu().solve(&rhs)
-    } else {
-        let lu = net
-            .hessian_sparse(s, nudge)
-            .sp_lu()
-            .map_err(|e| Error::Diverged(format!("singular Hessian in Newton: {e:?}")))?;
-        lu.solve(&rhs)
+    tol: f64,
+) -> Result<SteadyReport> {
+    let opts = AdaptiveOptions {
+        rtol: 1e-6,
+        atol: 1e-9,
+        stop_residual: STEPPING_TOL,
+        max_steps: 200_000,
     };
-    Ok((0..g.len()).map(|r| x[(r, 0)]).collect())
-}
-
-/// Newton's method on ∇Φ(+βC) = 0 from `s`, with backtracking on the residual.
-pub fn newton(
-    net: &FhnNetwork,
-    s: &mut State,
-    nudge: Option<(&Cost, f64)>,
-    tol: f64,
-    max_iter: usize,
-) -> Result<SolveReport> {
-    newton_with(net, s, nudge, tol, max_iter, &default_linear_solve)
-}
-
-/// Newton's method with a caller-chosen linear solver (e.g. the block-tridiagonal sweep).
-pub fn newton_with(
-    net: &FhnNetwork,
-    s: &mut State,
-    nudge: Option<(&Cost, f64)>,
-    tol: f64,
-    max_iter: usize,
-    solve: LinearSolve,
-) -> Result<SolveReport> {
-    let mut residual = net.residual(s, nudge);
-    for iter in 0..max_iter {
-        if residual <= tol {
-            return Ok(SolveReport {
-                steps: iter,
-                residual,
-                time: 0.0,
-            });
-        }
-        let (gu, gv) = net.gradient(s, nudge);
-        let step = solve(net, s, nudge, &net.gather(&gu, &gv))?;
-        let (du, dv) = net.scatter(&step);
-        let mut alpha = 1.0;
-        loop {
-            let mut trial = s.clone();
-            for &i in net.free_nodes() {
-                trial.u[i] -= alpha * du[i];
-                trial.v[i] -= alpha * dv[i];
-            }
-            let r = net.residual(&trial, nudge);
-            if r.is_finite() && (r < residual || alpha < 1e-3) {
-                *s = trial;
-                residual = r;
-                break;
-            }
-            alpha *= 0.5;
-        }
-    }
-    if residual <= tol {
-        return Ok(SolveReport {
-            steps: max_iter,
+    let stepping = dopri45(net, s, nudge, STEPPING_T_MAX, opts, |_, _| {})?;
+    let settled = stepping.residual <= STEPPING_TOL;
+    let newton = newton(net, s, nudge, tol, 50).map_err(|e| match e {
+        Error::NotConverged {
+            what,
             residual,
-            time: 0.0,
-        });
+            iterations,
+            tol,
+        } if !settled => Error::NotConverged {
+            what: format!(
+                "{what} (started where time stepping stopped without settling: residual \
+                 {:.1e} at t = {})",
+                stepping.residual, stepping.time
+            ),
+            residual,
+            iterations,
+            tol,
+        },
+        e => e,
+    })?;
+    if let Some(at) = first_non_finite(s) {
+        return Err(Error::Diverged(format!("steady state: {at}")));
     }
-    Err(Error::NotConverged {
-        what: "Newton".into(),
-        residual,
-        iterations: max_iter,
-        tol,
+    Ok(SteadyReport {
+        stepping,
+        stepping_converged: settled,
+        newton,
+        residual: newton.residual,
     })
 }
 
-/// A steady state: adaptive time stepping from `s` until the residual is below `guess_tol`
-/// (or `t_max`), then Newton polishing to `tol`.
+/// [`steady_state_report`] summarised: steps of both phases, final residual, simulated time.
 pub fn steady_state(
     net: &FhnNetwork,
     s: &mut State,
     nudge: Option<(&Cost, f64)>,
     tol: f64,
 ) -> Result<SolveReport> {
-    let opts = AdaptiveOptions {
-        rtol: 1e-6,
-        atol: 1e-9,
-        stop_residual: 1e-6,
-        max_steps: 200_000,
-    };
-    let stepped = dopri45(net, s, nudge, 2000.0, opts, |_, _| {})?;
-    let polished = newton(net, s, nudge, tol, 50)?;
+    let r = steady_state_report(net, s, nudge, tol)?;
     Ok(SolveReport {
-        steps: stepped.steps + polished.steps,
-        residual: polished.residual,
-        time: stepped.time,
+        steps: r.stepping.steps + r.newton.steps,
+        residual: r.residual,
+        time: r.stepping.time,
     })
 }
 
@@ -350,6 +331,37 @@ mod tests {
         assert!(rep.residual <= 1e-12);
         let h = net.hessian_sparse(&s, None);
         assert_eq!(h.nrows(), 2 * 699);
+    }
+
+    #[test]
+    fn an_overflowing_state_is_an_error_not_a_nan_result() {
+        use crate::graph::Graph;
+        use crate::model::FhnParams;
+        use crate::network::Clamp;
+        let g = Graph::path(2, 1.0);
+        let clamp = Clamp {
+            node: 0,
+            u: 1e200,
+            v: 0.0,
+        };
+        let net =
+            FhnNetwork::new(FhnParams::table1(), g.clone(), g, vec![0.0; 2], vec![clamp]).unwrap();
+        // A NaN must not pass as a residual of 0 (f64::max drops NaN).
+        let nan = State {
+            u: vec![1e200, f64::NAN],
+            v: vec![0.0, f64::NAN],
+        };
+        assert_eq!(net.residual(&nan, None), f64::INFINITY);
+        let mut s = net.initial_state();
+        let opts = AdaptiveOptions::default();
+        let e = dopri45(&net, &mut s, None, 1.0, opts, |_, _| {}).unwrap_err();
+        assert!(
+            matches!(&e, Error::Diverged(m) if m.contains("node 1")),
+            "{e}"
+        );
+        let mut s = net.initial_state();
+        let e = steady_state(&net, &mut s, None, 1e-12).unwrap_err();
+        assert!(matches!(e, Error::Diverged(_)), "{e}");
     }
 
     #[test]

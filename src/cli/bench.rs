@@ -22,7 +22,7 @@ pub struct BenchStepArgs {
     /// TOML configuration file instead of a preset.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Minibatch size (overrides the configuration).
+    /// Minibatch size (overrides the configuration; at most 60 000, the MNIST training set).
     #[arg(long)]
     batch: Option<usize>,
     /// Threads.
@@ -45,6 +45,9 @@ pub struct BenchStepArgs {
     #[arg(long)]
     gemm_peak: bool,
 }
+
+/// Largest `--batch` of `bench-step`: the MNIST training set.
+const MAX_BATCH: usize = 60_000;
 
 /// f32 GFLOP/s of faer's 1024 × 1024 × 1024 product (median of 9 after one warm-up).
 fn gemm_peak(threads: usize) -> f64 {
@@ -80,21 +83,35 @@ pub fn bench_step(a: BenchStepArgs) -> Result<()> {
     if let Some(b) = a.batch {
         cfg.training.batch_size = b;
     }
-    // Only the first examples are used: skip decoding work we do not need.
-    let batch = cfg.training.batch_size;
-    cfg.data.train_limit = (batch * a.batches.max(1)).clamp(batch, 8192);
-    cfg.data.eval_limit = 1;
-    cfg.validate()?;
+    let b = cfg.training.batch_size;
+    if b == 0 || b > MAX_BATCH {
+        return Err(Error::Invalid(format!(
+            "--batch (or training.batch_size) must be in 1..={MAX_BATCH} (the MNIST training set), got {b}"
+        )));
+    }
     if a.threads == 0 || a.batches == 0 || a.reps == 0 {
         return Err(Error::Invalid(
             "--threads, --batches, --reps must be ≥ 1".into(),
         ));
     }
+    // Only the first examples are used: skip decoding work we do not need (at least one
+    // minibatch; timing mode cycles through them).
+    let batch = cfg.training.batch_size;
+    cfg.data.train_limit = batch.saturating_mul(a.batches).min(8192).max(batch);
+    cfg.data.eval_limit = 1;
+    cfg.validate()?;
     setup_threads(a.threads);
     if a.gemm_peak {
         return print_json(&json!({"threads": a.threads, "gemm_gflops": gemm_peak(a.threads)}));
     }
     if let Some(dir) = &a.dump {
+        // The dump uses the first `batch` training examples: they must exist.
+        let available = load_data(&cfg)?.train.len();
+        if batch > available {
+            return Err(Error::Invalid(format!(
+                "--dump needs {batch} training examples, the data set has {available}"
+            )));
+        }
         let mut t = Trainer::new(cfg, dir, false, a.threads)?;
         checkpoint::save(&dir.join("before.safetensors"), &t.snapshot())?;
         let idx: Vec<usize> = (0..batch).collect();
@@ -157,6 +174,11 @@ struct SolverCase {
 pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
     let c = checkpoint::load(&a.checkpoint)?;
     let data = load_data(&c.config)?;
+    if data.test.is_empty() {
+        return Err(Error::Invalid(
+            "bench-solvers: the test split is empty".into(),
+        ));
+    }
     let n = a.batch.clamp(1, data.test.len());
     let scale = c.config.data.input_scale / 255.0;
     let x = Mat::<f64>::from_fn(data.test.pixels, n, |k, b| {
@@ -200,7 +222,26 @@ pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
             memory: 5,
         },
     ];
-    let net64 = c.net.to_f64();
+    let rows = solver_rows(&c.net.to_f64(), &c.net, &x, &cases, a.max_steps)?;
+    if let Some(p) = &a.json {
+        super::write_json(p, &json!({"checkpoint": a.checkpoint, "rows": rows}))?;
+    }
+    Ok(())
+}
+
+/// A measurement: (steps, seconds, residual), or why the solver failed (diverged…).
+type Outcome = std::result::Result<(usize, f64, f64), String>;
+
+/// Runs every case at tolerances 1e-4 and 1e-6 in f64 and f32, printing the table as it goes;
+/// a solver that diverges is a row saying so, and the table goes on.
+fn solver_rows(
+    net64: &LayeredNet<f64>,
+    net32: &LayeredNet<f32>,
+    x: &Mat<f64>,
+    cases: &[SolverCase],
+    max_steps: usize,
+) -> Result<Vec<serde_json::Value>> {
+    let n = x.ncols();
     let x32 = Mat::<f32>::from_fn(x.nrows(), n, |i, j| x[(i, j)] as f32);
     let mut rows = Vec::new();
     outln!(
@@ -212,32 +253,53 @@ pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
         "seconds",
         "residual"
     );
-    for case in &cases {
+    for case in cases {
         for tol in [1e-4, 1e-6] {
-            let r64 = run_case(&net64, x.clone(), case, tol, a.max_steps)?;
-            let r32 = run_case(&c.net, x32.clone(), case, tol, a.max_steps)?;
-            for (prec, (steps, secs, res)) in [("f64", r64), ("f32", r32)] {
-                let reached = res <= tol;
-                outln!(
-                    "{:<24} {prec:>5} {tol:>7.0e} {:>10} {secs:>10.3} {res:>12.2e}",
-                    case.name,
-                    if reached {
-                        steps.to_string()
-                    } else {
-                        format!(">{steps}")
+            let r64 = measure(run_case(net64, x.clone(), case, tol, max_steps))?;
+            let r32 = measure(run_case(net32, x32.clone(), case, tol, max_steps))?;
+            for (prec, r) in [("f64", r64), ("f32", r32)] {
+                match r {
+                    Ok((steps, secs, res)) => {
+                        let reached = res <= tol;
+                        outln!(
+                            "{:<24} {prec:>5} {tol:>7.0e} {:>10} {secs:>10.3} {res:>12.2e}",
+                            case.name,
+                            if reached {
+                                steps.to_string()
+                            } else {
+                                format!(">{steps}")
+                            }
+                        );
+                        rows.push(json!({"solver": case.name, "precision": prec, "tol": tol,
+                            "steps": steps, "reached": reached, "seconds": secs,
+                            "residual": res, "batch": n, "diverged": null}));
                     }
-                );
-                rows.push(
-                    json!({"solver": case.name, "precision": prec, "tol": tol, "steps": steps,
-                    "reached": reached, "seconds": secs, "residual": res, "batch": n}),
-                );
+                    Err(why) => {
+                        outln!(
+                            "{:<24} {prec:>5} {tol:>7.0e} {:>10} ({why})",
+                            case.name,
+                            "DIVERGED"
+                        );
+                        rows.push(json!({"solver": case.name, "precision": prec, "tol": tol,
+                            "steps": null, "reached": false, "seconds": null,
+                            "residual": null, "batch": n, "diverged": why}));
+                    }
+                }
             }
         }
     }
-    if let Some(p) = &a.json {
-        super::write_json(p, &json!({"checkpoint": a.checkpoint, "rows": rows}))?;
+    Ok(rows)
+}
+
+/// A numerical failure of one solver becomes its row's outcome; other errors propagate.
+fn measure(r: Result<(usize, f64, f64)>) -> Result<Outcome> {
+    match r {
+        Ok(x) => Ok(Ok(x)),
+        Err(e @ (Error::Diverged(_) | Error::NotConverged { .. } | Error::Singular(_))) => {
+            Ok(Err(e.to_string()))
+        }
+        Err(e) => Err(e),
     }
-    Ok(())
 }
 
 fn run_case<T: Real>(
@@ -264,5 +326,67 @@ fn run_case<T: Real>(
         Par::Seq,
     )?;
     let secs = t.elapsed().as_secs_f64();
+    // The layered residual is a max that drops NaN: a blown-up state can read as "residual 0,
+    // reached". Check the state itself.
+    let layers = st.u.iter().chain(&st.v).enumerate();
+    for (k, m) in layers {
+        let mut entries = (0..m.ncols()).flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]));
+        let bad = entries.find(|x| !x.as_f64().is_finite());
+        if let Some(x) = bad {
+            let (which, l) = if k < st.u.len() {
+                ("u", k)
+            } else {
+                ("v", k - st.u.len())
+            };
+            return Err(Error::Diverged(format!(
+                "{which} = {} in layer {l} after {steps} steps",
+                x.as_f64()
+            )));
+        }
+    }
     Ok((steps, secs, net.residual(&st, &mut ws, None, Par::Seq)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fhn_eqprop::layered::{Arch, Kind};
+    use fhn_eqprop::model::FhnParams;
+    use rand::SeedableRng;
+
+    /// Explicit Euler at dt = 50 blows up on the cubic: that row says DIVERGED and the rows
+    /// after it are still measured (the table used to stop at the first divergence).
+    #[test]
+    fn a_diverging_solver_is_a_row_and_the_table_goes_on() {
+        let arch = Arch {
+            widths: vec![6, 5, 3],
+            kind: Kind::Fhn,
+            fhn: FhnParams::table1(),
+            inhibitor_coupling: false,
+            leak: 0.0,
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let net64 = LayeredNet::<f64>::random(arch.clone(), 0.5, false, &mut rng).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let net32 = LayeredNet::<f32>::random(arch, 0.5, false, &mut rng).unwrap();
+        let x = Mat::<f64>::from_fn(6, 2, |i, j| 0.1 * (i + j) as f64);
+        let case = |name, dt| SolverCase {
+            name,
+            solver: Solver::Euler,
+            dt,
+            memory: 0,
+        };
+        let cases = [case("euler dt 50", 50.0), case("euler dt 0.1", 0.1)];
+        let rows = solver_rows(&net64, &net32, &x, &cases, 5000).unwrap();
+        assert_eq!(rows.len(), 8);
+        assert!(
+            rows[..4].iter().all(|r| r["diverged"].is_string()),
+            "{rows:?}"
+        );
+        assert!(
+            rows[4..].iter().all(|r| r["diverged"].is_null()),
+            "{rows:?}"
+        );
+        assert!(rows[4..].iter().all(|r| r["reached"] == true), "{rows:?}");
+    }
 }

@@ -1,11 +1,12 @@
 //! `fhn hamiltonian fhn-resnet|ebm`.
 
+use super::physics::{finite, in_range, positive};
 use super::{print_json, write_json};
 use clap::{Args, Subcommand};
 use fhn_eqprop::hamiltonian::analysis::{ebm_experiment, resnet_experiment, Cost};
 use fhn_eqprop::hamiltonian::ErrorCurve;
 use fhn_eqprop::plot::{line_plot, Series};
-use fhn_eqprop::Result;
+use fhn_eqprop::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// Which network.
@@ -27,17 +28,17 @@ pub struct HamiltonianArgs {
 /// Residual-network arguments.
 #[derive(Args)]
 pub struct ResnetArgs {
-    /// Width m (parallel paths).
+    /// Width m (parallel paths; 1 to 1024, width² × depth ≤ 10⁸).
     #[arg(long, default_value_t = 64)]
     width: usize,
-    /// Depth n (layers).
+    /// Depth n (layers, 1 to 10 000).
     #[arg(long, default_value_t = 30)]
     depth: usize,
     /// δ (d_u = δ²); 0.5 is Turing-unstable at ε, α, β = 0.85, 1.08, 0.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.5)]
     delta: f64,
     /// Transverse coupling strength (0: uncoupled paths).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0)]
     coupling: f64,
     /// Seed of the initial noise.
     #[arg(long, default_value_t = 1)]
@@ -53,14 +54,14 @@ pub struct ResnetArgs {
 /// EBM arguments.
 #[derive(Args)]
 pub struct EbmArgs {
-    /// Width m.
+    /// Width m (1 to 1024, width² × depth ≤ 10⁸).
     #[arg(long, default_value_t = 64)]
     width: usize,
-    /// Weight layers L.
+    /// Weight layers L (1 to 10 000).
     #[arg(long, default_value_t = 30)]
     depth: usize,
-    /// Weight gain (W ~ N(0, gain²/m)).
-    #[arg(long, default_value_t = 1.0)]
+    /// Weight gain (W ~ N(0, gain²/m), > 0).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0)]
     gain: f64,
     /// Seed.
     #[arg(long, default_value_t = 1)]
@@ -166,16 +167,43 @@ fn print_costs(costs: &[Cost]) {
 
 fn print_curve(name: &str, c: &ErrorCurve) {
     outln!(
-        "  {name}: faithful depth {} layers (error ≤ 1e-3), fitted growth factor {:.2} per layer",
+        "  {name}: faithful depth {} layers (error ≤ 1e-3), fitted growth factor {}",
         c.faithful_depth,
-        c.growth_factor
+        growth_text(c)
     );
+}
+
+/// The growth factor, or why there is none (never "NaN").
+fn growth_text(c: &ErrorCurve) -> String {
+    match c.growth_factor {
+        Some(g) => format!("{g:.2} per layer"),
+        None => format!(
+            "n/a (only {} faithful layer(s) with 1e-13 < error < 1e-3; a fit needs 3)",
+            c.fitted_layers
+        ),
+    }
+}
+
+/// The experiments keep width × width blocks per layer (block sweep, layer maps): bounded so
+/// that they fit in memory (10⁸ f64 = 800 MB). Large sizes still take minutes.
+fn check_size(width: usize, depth: usize) -> Result<()> {
+    in_range("--width", width, 1, 1024)?;
+    in_range("--depth", depth, 1, 10_000)?;
+    if width * width * depth > 100_000_000 {
+        return Err(Error::Invalid(format!(
+            "--width {width} with --depth {depth}: width² × depth must be ≤ 10⁸"
+        )));
+    }
+    Ok(())
 }
 
 /// `fhn hamiltonian`.
 pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
     match a.which {
         Which::FhnResnet(r) => {
+            check_size(r.width, r.depth)?;
+            finite("--delta", r.delta)?;
+            finite("--coupling", r.coupling)?;
             let rep = resnet_experiment(r.width, r.depth, r.delta, r.coupling, r.seed)?;
             let outputs = Outputs {
                 dir: &r.out,
@@ -217,6 +245,8 @@ pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
             outln!("  figures and JSON in {}", r.out.display());
         }
         Which::Ebm(e) => {
+            check_size(e.width, e.depth)?;
+            positive("--gain", e.gain)?;
             let rep = ebm_experiment(e.width, e.depth, e.gain, e.seed)?;
             let outputs = Outputs {
                 dir: &e.out,

@@ -52,8 +52,11 @@ pub struct ErrorCurve {
     pub per_layer: Vec<f64>,
     /// Layers reproduced within 1e-3 before the first larger error.
     pub faithful_depth: usize,
-    /// Per-layer growth factor fitted on the layers with 1e-13 < error < 1e-3 (NaN if < 3 such).
-    pub growth_factor: f64,
+    /// Per-layer growth factor fitted on the layers with 1e-13 < error < 1e-3 (`None` when
+    /// fewer than 3 such layers: nothing to fit).
+    pub growth_factor: Option<f64>,
+    /// How many layers the growth factor was fitted on.
+    pub fitted_layers: usize,
 }
 
 /// Compares recursed layers with reference layers (same shapes).
@@ -85,7 +88,7 @@ pub fn error_curve(recursed: &[Vec<f64>], reference: &[Vec<f64>]) -> ErrorCurve 
         .map(|(i, &e)| (i as f64, e.log10()))
         .collect();
     let growth_factor = if pts.len() < 3 {
-        f64::NAN
+        None
     } else {
         let n = pts.len() as f64;
         let (mx, my) = (
@@ -94,11 +97,12 @@ pub fn error_curve(recursed: &[Vec<f64>], reference: &[Vec<f64>]) -> ErrorCurve 
         );
         let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
         let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-        10f64.powf(sxy / sxx)
+        Some(10f64.powf(sxy / sxx))
     };
     ErrorCurve {
         per_layer,
         faithful_depth,
         growth_factor,
+        fitted_layers: pts.len(),
     }
 }
