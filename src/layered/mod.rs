@@ -607,6 +607,12 @@ impl<T: Real> LayeredNet<T> {
             if r <= tol {
                 break;
             }
+            if r.is_nan() {
+                self.check_state(st, s)?;
+                return Err(Error::Diverged(format!(
+                    "non-finite forces at relaxation step {s}"
+                )));
+            }
             if let Some(a) = accel.as_mut() {
                 // Safeguard: in the nonlinear transient the history can mislead; restart it
                 // when the residual grows well above the best since the last restart.
@@ -711,23 +717,35 @@ impl<T: Real> LayeredNet<T> {
         self.force_norm(st, ws)
     }
 
-    /// [`Self::residual`] from the forces already in `ws`.
+    /// [`Self::residual`] from the forces already in `ws`; NaN when any force is NaN (a plain
+    /// `max` fold would drop it and report a broken state as converged).
     fn force_norm(&self, st: &BatchState<T>, ws: &Workspace<T>) -> f64 {
+        let max = |m: f64, x: f64| {
+            if m.is_nan() || x.is_nan() || x > m {
+                if m.is_nan() {
+                    m
+                } else {
+                    x
+                }
+            } else {
+                m
+            }
+        };
         let mut r: f64 = 0.0;
         for l in 1..self.layers() {
             for j in 0..st.u[l].ncols() {
                 let (u, g) = (col(&st.u[l], j), col(&ws.gu[l], j));
                 r = match self.arch.kind {
-                    Kind::Fhn => g.iter().fold(r, |m, &x| m.max(x.as_f64().abs())),
+                    Kind::Fhn => g.iter().fold(r, |m, &x| max(m, x.as_f64().abs())),
                     Kind::Hopfield => u.iter().zip(g).fold(r, |m, (&u, &g)| {
                         let x = u.as_f64() - (u.as_f64() - g.as_f64()).clamp(0.0, 1.0);
-                        m.max(x.abs())
+                        max(m, x.abs())
                     }),
                 };
                 if self.arch.has_inhibitor() {
                     r = col(&ws.gv[l], j)
                         .iter()
-                        .fold(r, |m, &x| m.max(x.as_f64().abs()));
+                        .fold(r, |m, &x| max(m, x.as_f64().abs()));
                 }
             }
         }

@@ -415,3 +415,29 @@ fn single_example_fused_gemv_matches_the_batched_gemm_path() {
         }
     }
 }
+
+#[test]
+fn a_diverging_phase_with_a_tolerance_is_an_error_not_a_converged_state() {
+    // Euler with a huge step blows up; the residual test (tolerance > 0) must not take the
+    // resulting NaN forces for a residual below the tolerance.
+    for tol in [0.0, 1e-3] {
+        let net = small(false, 0.0, 3);
+        let mut ws = net.workspace(2);
+        let mut st = net.init_state(inputs());
+        net.prepare_input(&st, &mut ws, Par::Seq);
+        let r = net.relax_until(
+            &mut st,
+            &mut ws,
+            None,
+            50.0,
+            200,
+            tol,
+            Solver::Euler,
+            Par::Seq,
+        );
+        assert!(
+            matches!(r, Err(Error::Diverged(_))),
+            "tolerance {tol}: {r:?}"
+        );
+    }
+}
