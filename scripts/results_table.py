@@ -22,7 +22,13 @@ for d in sorted(p for p in root.iterdir() if p.is_dir()):
     done = f"{res['epochs']}/{cfg['training']['epochs']}"
     widths = "-".join(map(str, cfg["model"]["widths"]))
     rows.append((d.name, cfg["name"], cfg["model"]["kind"], widths, cfg["seed"], done, res))
-    groups[(cfg["name"], widths, done)].append(res["test_error_at_best"])
+    # Seeds of one configuration: folders named <group>-s<seed> whose configs differ only in
+    # the seed (reruns such as quick-s1-v2 are listed above but not pooled).
+    import re
+    m = re.fullmatch(r"(.*)-s\d+", d.name)
+    if m:
+        same = json.dumps({k: v for k, v in cfg.items() if k != "seed"}, sort_keys=True)
+        groups[(m[1], widths, done, same)].append(res["test_error_at_best"])
 
 print("| run | preset | kind | architecture | seed | epochs | best epoch | val error | test error (best val epoch) | final test error | train time | examples/s |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -30,8 +36,8 @@ for name, preset, kind, widths, seed, done, r in rows:
     print(f"| {name} | {preset} | {kind} | {widths} | {seed} | {done} | {r['best_epoch']} | {100*r['best_val_error']:.2f}% | "
           f"{100*r['test_error_at_best']:.2f}% | {100*r['final_test_error']:.2f}% | {r['train_seconds']/60:.1f} min | {r['examples_per_second']:.0f} |")
 print()
-print("| preset | architecture | epochs | seeds | test error, mean ± std |")
+print("| runs | architecture | epochs | seeds | test error, mean ± std |")
 print("|---|---|---|---|---|")
-for (preset, widths, done), errs in groups.items():
+for (preset, widths, done, _), errs in groups.items():
     sd = f" ± {100*statistics.stdev(errs):.2f}%" if len(errs) > 1 else " (one seed)"
     print(f"| {preset} | {widths} | {done} | {len(errs)} | {100*statistics.mean(errs):.2f}%{sd} |")
