@@ -21,7 +21,7 @@ PY
   if CARGO_TARGET_DIR="$repo/target" cargo test --release --lib > "$work/log" 2>&1; then
     echo "$1: MISSED (all tests pass)" >> "$out"
   else
-    failed=$(grep -E "^    [a-z_:]+$" "$work/log" | tr -d ' ' | paste -sd ' ')
+    failed=$(grep -E "^    [a-z0-9_:]+$" "$work/log" | tr -d ' ' | paste -sd ' ')
     echo "$1: caught by $failed" >> "$out"
   fi
 }

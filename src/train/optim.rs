@@ -64,3 +64,96 @@ fn sum_sq(x: &[f32]) -> f64 {
     }
     acc.iter().map(|&a| a as f64).sum::<f64>() + tail as f64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::config::TrainConfig;
+    use rand::SeedableRng;
+
+    /// Two heavy-ball steps against the formula written out in f64: weights, biases, both
+    /// momentum buffers and the reported update/weight ratios.
+    #[test]
+    fn heavy_ball_follows_its_formula() {
+        let mut cfg = TrainConfig::preset("tiny").unwrap();
+        cfg.model.widths = vec![3, 4, 2];
+        let t = TrainingConfig {
+            lrs: vec![0.3, 0.07],
+            bias_lr: 0.11,
+            momentum: 0.6,
+            ..cfg.training.clone()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut net = LayeredNet::<f32>::random(cfg.model.clone(), 1.0, false, &mut rng).unwrap();
+        net.biases = vec![vec![0.1, -0.2, 0.3, 0.05], vec![-0.4, 0.25]];
+        let mut grads = Grads::zeros_like(&net);
+        for (l, g) in grads.w.iter_mut().enumerate() {
+            *g = Mat::from_fn(g.nrows(), g.ncols(), |i, j| {
+                (i as f32 - 2.0 * j as f32 + l as f32) * 0.3
+            });
+        }
+        grads.b = vec![vec![0.5, -1.0, 0.25, 2.0], vec![-0.75, 1.5]];
+        let mut mom = Grads::zeros_like(&net);
+        let (mut w, mut m) = (net.clone(), mom.clone());
+        let mut ratios = vec![0.0; 2];
+        let scale = 0.5;
+        for _ in 0..2 {
+            heavy_ball(&mut net, &grads, &mut mom, &t, scale, &mut ratios);
+        }
+        let mut expected_ratios = [0.0f64; 2];
+        for _ in 0..2 {
+            for l in 0..2 {
+                let lr = t.lrs[l] * scale;
+                let (mut du2, mut w2) = (0.0, 0.0);
+                for j in 0..w.weights[l].ncols() {
+                    for i in 0..w.weights[l].nrows() {
+                        let step =
+                            t.momentum * m.w[l][(i, j)] as f64 - lr * grads.w[l][(i, j)] as f64;
+                        m.w[l][(i, j)] = step as f32;
+                        w.weights[l][(i, j)] += step as f32;
+                        du2 += step * step;
+                        w2 += (w.weights[l][(i, j)] as f64).powi(2);
+                    }
+                }
+                expected_ratios[l] += (du2 / w2).sqrt();
+                for k in 0..w.biases[l].len() {
+                    let step =
+                        t.momentum * m.b[l][k] as f64 - t.bias_lr * scale * grads.b[l][k] as f64;
+                    m.b[l][k] = step as f32;
+                    w.biases[l][k] += step as f32;
+                }
+            }
+        }
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-6 * (1.0 + b.abs());
+        for l in 0..2 {
+            for j in 0..w.weights[l].ncols() {
+                for i in 0..w.weights[l].nrows() {
+                    assert!(close(net.weights[l][(i, j)], w.weights[l][(i, j)]), "w{l}");
+                    assert!(close(mom.w[l][(i, j)], m.w[l][(i, j)]), "mw{l}");
+                }
+            }
+            for k in 0..w.biases[l].len() {
+                assert!(close(net.biases[l][k], w.biases[l][k]), "b{l}");
+                assert!(close(mom.b[l][k], m.b[l][k]), "mb{l}");
+            }
+            let r = (ratios[l] - expected_ratios[l]).abs() / expected_ratios[l];
+            assert!(
+                r < 1e-5,
+                "ratio {l}: {} vs {}",
+                ratios[l],
+                expected_ratios[l]
+            );
+        }
+        assert!(
+            (frobenius(&net.weights[1]) - {
+                let m = &net.weights[1];
+                (0..m.ncols())
+                    .flat_map(|j| (0..m.nrows()).map(move |i| (m[(i, j)] as f64).powi(2)))
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .abs()
+                < 1e-6
+        );
+    }
+}
