@@ -1,47 +1,56 @@
 #!/usr/bin/env python3
-"""Fills the `mutants` and `issue_mutations` blocks of docs/TESTING.md from results/testing/mutants/ (outcomes.json
-and mutants.json as cargo-mutants wrote them; copied there with `cp -r mutants.out/*.json`)."""
+"""Fills the `mutants` and `issue_mutations` blocks of docs/TESTING.md from
+results/testing/mutants/<run>/ (outcomes.json and mutants.json as cargo-mutants wrote them, and
+a NOTE.md saying what the run was) and results/testing/issue_mutations.txt."""
 import json, re
 from collections import Counter, defaultdict
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
-src = root / "results" / "testing" / "mutants"
-out = json.loads((src / "outcomes.json").read_text())
-listed = json.loads((src / "mutants.json").read_text())
 kind = {"CaughtMutant": "caught", "MissedMutant": "missed", "Timeout": "timeout", "Unviable": "unviable"}
-per = defaultdict(Counter)
-missed = []
-tested = set()
-for o in out["outcomes"]:
-    m = o["scenario"]
-    if not isinstance(m, dict):  # the baseline
-        continue
-    m = m["Mutant"]
-    k = kind.get(o["summary"], o["summary"])
-    fn = f"{m['file']}: {m['function']['function_name']}" if m.get("function") else m["file"]
-    per[fn][k] += 1
-    tested.add(m["name"])
-    if k in ("missed", "timeout"):
-        missed.append((k, m["name"]))
-for m in listed:
-    if m["name"] not in tested:
-        fn = f"{m['file']}: {m['function']['function_name']}" if m.get("function") else m["file"]
-        per[fn]["not run"] += 1
 cols = ["caught", "missed", "timeout", "unviable", "not run"]
-lines = ["| function | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-total = Counter()
-for fn in sorted(per):
-    total.update(per[fn])
-    lines.append(f"| `{fn}` | " + " | ".join(str(per[fn][c]) for c in cols) + " |")
-lines.append("| **all** | " + " | ".join(f"**{total[c]}**" for c in cols) + " |")
-note = (src / "NOTE.md").read_text().strip() if (src / "NOTE.md").exists() else ""
-text = (note + "\n\n" if note else "") + "\n".join(lines)
-if missed:
-    text += "\n\nMissed or timed out:\n\n" + "\n".join(f"- {k}: `{n}`" for k, n in missed)
+
+
+def fn_of(m):
+    return f"{m['file']}: {m['function']['function_name']}" if m.get("function") else m["file"]
+
+
+def run_table(src):
+    """Table of one cargo-mutants run (outcomes.json, mutants.json, NOTE.md in `src`)."""
+    out = json.loads((src / "outcomes.json").read_text())
+    listed = json.loads((src / "mutants.json").read_text())
+    per, missed, tested = defaultdict(Counter), [], set()
+    for o in out["outcomes"]:
+        m = o["scenario"]
+        if not isinstance(m, dict):  # the baseline
+            continue
+        m = m["Mutant"]
+        k = kind.get(o["summary"], o["summary"])
+        per[fn_of(m)][k] += 1
+        tested.add(m["name"])
+        if k in ("missed", "timeout"):
+            missed.append((k, m["name"]))
+    for m in listed:
+        if m["name"] not in tested:
+            per[fn_of(m)]["not run"] += 1
+    lines = ["| function | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    total = Counter()
+    for fn in sorted(per):
+        total.update(per[fn])
+        lines.append(f"| `{fn}` | " + " | ".join(str(per[fn][c]) for c in cols) + " |")
+    lines.append("| **all** | " + " | ".join(f"**{total[c]}**" for c in cols) + " |")
+    note = (src / "NOTE.md").read_text().strip() if (src / "NOTE.md").exists() else src.name
+    text = note + "\n\n" + "\n".join(lines)
+    if missed:
+        text += "\n\nMissed or timed out:\n\n" + "\n".join(f"- {k}: `{n}`" for k, n in missed)
+    return text
+
+
+runs = sorted(d for d in (root / "results" / "testing" / "mutants").iterdir() if d.is_dir())
+text = "\n\n".join(run_table(d) for d in runs)
 doc = root / "docs" / "TESTING.md"
 s = doc.read_text()
-s = re.sub(r"(<!-- generated:mutants -->\n).*?(\n<!-- /generated -->)", lambda m: m[1] + text + m[2], s, flags=re.S)
+s = re.sub(r"(<!-- generated:mutants -->\n).*?(<!-- /generated -->)", lambda m: m[1] + text + "\n" + m[2], s, flags=re.S)
 issue = root / "results" / "testing" / "issue_mutations.txt"
 if issue.exists():
     body = "\n".join(f"- {l}" if i else l for i, l in enumerate(issue.read_text().strip().splitlines()))
