@@ -390,7 +390,10 @@ fn a_run_folder_has_one_writer_and_a_new_run_never_overwrites_one() {
     assert!(e.contains("in use"), "{e}");
     drop(first);
     let mut t = Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &dir, false, 1).unwrap();
-    t.run_epoch().unwrap();
+    let m = t.run_epoch().unwrap();
+    // Without a tolerance every update takes all its steps: free + two nudged phases.
+    let tr = &cfg.training;
+    assert_eq!(m.relax_steps, (tr.free_steps + 2 * tr.nudge_steps) as f64);
     drop(t);
     let e = Trainer::with_data(cfg, synthetic_data(16, 3), &dir, false, 1)
         .err()
