@@ -247,6 +247,17 @@ mod tests {
         foreign.insert("format".into(), "other".into());
         std::fs::write(&p, serialize(&named, foreign).unwrap()).unwrap();
         assert!(load(&p).err().unwrap().to_string().contains("format"));
+        // Plain matrices (the cross-check dump) are row-major f32 under their names.
+        let m = Mat::from_fn(2, 3, |i, j| (3 * i + j) as f32);
+        save_matrices(&p, &[("x", &m)]).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let x = st.tensor("x").unwrap();
+        assert_eq!(x.shape(), &[2, 3]);
+        assert_eq!(
+            x.data(),
+            vec_bytes(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]).as_slice()
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
