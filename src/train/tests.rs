@@ -402,3 +402,56 @@ fn a_run_folder_has_one_writer_and_a_new_run_never_overwrites_one() {
     assert!(e.contains("already holds a run"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn evaluation_counts_errors_and_costs_of_every_example() {
+    // Shards of 4, 3, 3 examples against one example at a time.
+    let mut cfg = small_config();
+    cfg.training.eval_batch_size = 10;
+    let data = synthetic_data(16, 3);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let net = LayeredNet::<f32>::random(cfg.model.clone(), 1.0, true, &mut rng).unwrap();
+    let e = evaluate(&net, &cfg, &data.test, 3).unwrap();
+    let t = &cfg.training;
+    let (mut errors, mut cost) = (0usize, 0.0f64);
+    for b in 0..data.test.len() {
+        let scale = (cfg.data.input_scale / 255.0) as f32;
+        let x = Mat::from_fn(16, 1, |i, _| data.test.image(b)[i] as f32 * scale);
+        let mut ws = net.workspace(1);
+        let mut s = net.init_state(x);
+        net.prepare_input(&s, &mut ws, Par::Seq);
+        net.relax(
+            &mut s,
+            &mut ws,
+            None,
+            t.dt as f32,
+            t.eval_steps,
+            t.solver,
+            Par::Seq,
+        )
+        .unwrap();
+        let out = s.u.last().unwrap();
+        let label = data.test.labels[b] as usize;
+        let guess = (0..3)
+            .max_by(|&i, &j| out[(i, 0)].total_cmp(&out[(j, 0)]))
+            .unwrap();
+        errors += usize::from(guess != label);
+        for c in 0..3 {
+            let y = if c == label {
+                t.target_on
+            } else {
+                t.target_off
+            };
+            cost += t.cost_scale * (out[(c, 0)] as f64 - y).powi(2);
+        }
+    }
+    let n = data.test.len() as f64;
+    assert_eq!(e.error, errors as f64 / n);
+    assert!(
+        (e.cost - cost / n).abs() < 1e-4 * (cost / n).abs(),
+        "{} vs {}",
+        e.cost,
+        cost / n
+    );
+    assert!(e.residual > 0.0 && e.residual.is_finite());
+}
