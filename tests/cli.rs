@@ -1,27 +1,11 @@
 //! End-to-end tests of the `fhn` binary: bad input gives a clear error and a non-zero exit;
 //! training is deterministic, resumable, and `fhn eval` reproduces the logged error.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+mod common;
 
-fn fhn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fhn"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run fhn")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fhn-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+use common::{fhn, stderr, tmp};
+use std::process::Command;
 
 #[test]
 fn bad_network_files_fail_cleanly_with_file_and_line() {
