@@ -47,6 +47,9 @@ pub enum Error {
     /// A steady state was found but is not linearly stable (asked for a stable one).
     #[error("unstable steady state: {0}")]
     Unstable(String),
+    /// A compute backend failed: no GPU or library, a failed launch, a bad buffer view.
+    #[error("device: {0}")]
+    Device(String),
 }
 
 impl Error {

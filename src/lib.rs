@@ -15,11 +15,13 @@
 //! - [`layered`]: deep layered FHN / Hopfield networks (batched GEMM relaxation).
 //! - [`data`], [`train`]: MNIST loading and EqProp training.
 //! - [`hamiltonian`]: layer-wise recursions and the block-tridiagonal sweep.
+//! - [`backend`]: the training step written once against a backend seam (CPU, CUDA).
 
 // Index loops mirror the equations (u[k], G[k][j]) in the numerical kernels.
 #![allow(clippy::needless_range_loop)]
 
 pub mod adjoint;
+pub mod backend;
 pub mod data;
 pub mod eqprop;
 pub mod error;

@@ -5,6 +5,7 @@ use super::print_json;
 use super::train::setup_threads;
 use clap::Args;
 use faer::{Mat, Par};
+use fhn_eqprop::backend::DeviceKind;
 use fhn_eqprop::layered::{LayeredNet, Real, Solver};
 use fhn_eqprop::train::checkpoint::{self, save_matrices};
 use fhn_eqprop::train::config::TrainConfig;
@@ -41,9 +42,17 @@ pub struct BenchStepArgs {
     /// Timing mode: untimed warm-up steps.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
-    /// Instead: measure the f32 GEMM peak (1024³, median of 9) with `--threads`.
+    /// Instead: measure the f32 GEMM peak (1024³ on the CPU with `--threads`; 8192³ cuBLAS
+    /// with `--device cuda`, TF32 when FHN_CUDA_TF32=1), median of 9.
     #[arg(long)]
     gemm_peak: bool,
+    /// Where the steps run (see `fhn train --device`).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    device: DeviceKind,
+    /// Instead: run `--batches` steps from the same weights on the sharded CPU trainer and on
+    /// `--device`, and report how far apart the weights and the updates end.
+    #[arg(long)]
+    check: bool,
 }
 
 /// Largest `--batch` of `bench-step`: the MNIST training set.
@@ -102,7 +111,13 @@ pub fn bench_step(a: BenchStepArgs) -> Result<()> {
     cfg.validate()?;
     setup_threads(a.threads);
     if a.gemm_peak {
-        return print_json(&json!({"threads": a.threads, "gemm_gflops": gemm_peak(a.threads)}));
+        return match a.device {
+            DeviceKind::Cuda => cuda_gemm_peak(),
+            _ => print_json(&json!({"threads": a.threads, "gemm_gflops": gemm_peak(a.threads)})),
+        };
+    }
+    if a.check {
+        return check_device(cfg, &a);
     }
     if let Some(dir) = &a.dump {
         // The dump uses the first `batch` training examples: they must exist.
@@ -126,6 +141,7 @@ pub fn bench_step(a: BenchStepArgs) -> Result<()> {
     }
     let dir = std::env::temp_dir().join(format!("fhn-bench-step-{}", std::process::id()));
     let mut t = Trainer::new(cfg, &dir, false, a.threads)?;
+    t.use_device(a.device)?;
     t.time_steps(a.warmup)?;
     let samples: Vec<f64> = (0..a.reps)
         .map(|_| {
@@ -137,10 +153,56 @@ pub fn bench_step(a: BenchStepArgs) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     print_json(&json!({
         "impl": "rust",
+        "device": a.device.engine_name(),
         "batch": batch,
         "threads": a.threads,
         "examples_per_second": samples,
         "flops_per_example": flops,
+    }))
+}
+
+/// cuBLAS SGEMM 8192³ GFLOP/s on GPU 0.
+fn cuda_gemm_peak() -> Result<()> {
+    #[cfg(feature = "cuda")]
+    {
+        let gpu = fhn_eqprop::backend::Cuda::new(0)?;
+        let tf32 = std::env::var("FHN_CUDA_TF32").is_ok_and(|v| v == "1");
+        use fhn_eqprop::backend::Backend;
+        print_json(
+            &json!({"device": gpu.describe(), "n": 8192, "tf32": tf32, "gemm_gflops": gpu.gemm_peak(8192)?}),
+        )
+    }
+    #[cfg(not(feature = "cuda"))]
+    Err(Error::Device("this binary was built without CUDA support: rebuild with `cargo build --release --features cuda`".into()))
+}
+
+/// `--check`: the same steps on the sharded CPU trainer (one thread) and on `--device`.
+fn check_device(cfg: TrainConfig, a: &BenchStepArgs) -> Result<()> {
+    let batch = cfg.training.batch_size;
+    let tmp = std::env::temp_dir().join(format!("fhn-check-{}", std::process::id()));
+    let mut cpu = Trainer::new(cfg.clone(), &tmp.join("cpu"), false, 1)?;
+    let mut dev = Trainer::new(cfg.clone(), &tmp.join("dev"), false, 1)?;
+    dev.use_device(a.device)?;
+    // Yardstick: the CPU trainer with two shards sums the same f32 terms in another order.
+    let mut cpu2 = Trainer::new(cfg.clone(), &tmp.join("cpu2"), false, 2)?;
+    let before = cpu.net.clone();
+    let n = load_data(&cfg)?.train.len();
+    for k in 0..a.batches {
+        let idx: Vec<usize> = (0..batch).map(|i| (k * batch + i) % n).collect();
+        cpu.step_on(&idx)?;
+        dev.step_on(&idx)?;
+        cpu2.step_on(&idx)?;
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    let d = fhn_eqprop::backend::compare(&before, &cpu.net, &dev.net);
+    let y = fhn_eqprop::backend::compare(&before, &cpu.net, &cpu2.net);
+    print_json(&json!({
+        "check": a.device.engine_name(), "preset": cfg.name, "batch": batch, "steps": a.batches,
+        "weights_rel": d.weights_rel, "weights_max_rel": d.weights_max_rel, "update_rel": d.update_rel,
+        "update_rel_per_layer": d.update_rel_per_layer,
+        "weights_max_rel_per_layer": d.weights_max_rel_per_layer, "pass_1e-5": d.weights_rel <= 1e-5,
+        "cpu_two_shards": {"weights_rel": y.weights_rel, "weights_max_rel": y.weights_max_rel, "update_rel": y.update_rel,
+            "weights_max_rel_per_layer": y.weights_max_rel_per_layer},
     }))
 }
 

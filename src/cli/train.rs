@@ -2,6 +2,7 @@
 
 use super::print_json;
 use clap::Args;
+use fhn_eqprop::backend::DeviceKind;
 use fhn_eqprop::train::checkpoint;
 use fhn_eqprop::train::config::{TrainConfig, PRESETS};
 use fhn_eqprop::train::{evaluate, load_data, Trainer};
@@ -40,6 +41,10 @@ pub struct TrainArgs {
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     print_config: bool,
+    /// Where the steps run: cpu (sharded trainer), host (backend engine on the CPU, the GPU
+    /// path's reference), cuda (NVIDIA GPU; binary built with `--features cuda`).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    device: DeviceKind,
 }
 
 /// Sizes the global rayon pool (GEMM parallelism).
@@ -83,6 +88,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     }
     setup_threads(a.threads);
     let mut t = Trainer::new(cfg, &out, a.resume, a.threads)?;
+    t.use_device(a.device)?;
     t.echo_log(true);
     let s = t.fit(a.threads)?;
     outln!(
@@ -114,6 +120,9 @@ pub struct EvalArgs {
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
+    /// Where the free phase runs (see `fhn train --device`).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    device: DeviceKind,
 }
 
 /// `fhn eval`.
@@ -130,7 +139,10 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             )))
         }
     };
-    let e = evaluate(&c.net, &c.config, split, a.threads)?;
+    let e = match a.device.engine(&c.config, &c.net, &c.momentum)? {
+        Some(mut d) => d.evaluate(&a.split, split)?,
+        None => evaluate(&c.net, &c.config, split, a.threads)?,
+    };
     if a.json {
         return print_json(
             &json!({"checkpoint": a.checkpoint, "epoch": c.epoch, "split": a.split, "error": e.error, "cost": e.cost, "residual": e.residual}),

@@ -9,6 +9,9 @@
 
 pub mod checkpoint;
 pub mod config;
+mod device;
+#[cfg(test)]
+mod device_tests;
 mod eval;
 mod optim;
 mod presets;
@@ -51,6 +54,8 @@ pub struct Trainer {
     /// Epoch held by `dir/checkpoint.safetensors` (None: none written yet).
     saved_epoch: Option<usize>,
     echo: bool,
+    /// The backend engine that runs the steps (None: the sharded CPU trainer).
+    device: Option<Box<dyn crate::backend::Device>>,
     _lock: RunLock,
 }
 
@@ -129,6 +134,7 @@ impl Trainer {
             best_val,
             saved_epoch: resume.then_some(epoch),
             echo: false,
+            device: None,
             _lock: lock,
         })
     }
@@ -184,27 +190,16 @@ impl Trainer {
                 .wrapping_add(epoch as u64),
         );
         order.shuffle(&mut rng);
+        if self.device.is_some() {
+            return self.run_epoch_device(epoch, &order);
+        }
         let batches = order.len() / bs;
         let mut sh = Shards::new(&self.net, bs, self.threads);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
         sh.take_steps();
         let mut relax_steps = 0.0;
-        let bar = indicatif::ProgressBar::new((batches * bs) as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} {rate} eta {eta} {msg}",
-            )
-            .expect("template")
-            .with_key(
-                "rate",
-                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} examples/s", s.per_sec());
-                },
-            )
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(epoch.to_string());
+        let bar = progress_bar((batches * bs) as u64, epoch);
         let start = Instant::now();
         for k in 0..batches {
             let idx = &order[k * bs..(k + 1) * bs];
@@ -315,6 +310,9 @@ impl Trainer {
     /// Runs `batches` training steps on the first examples (no evaluation, no checkpoint) and
     /// returns (seconds, FLOPs per example): the benchmark's unit of work.
     pub fn time_steps(&mut self, batches: usize) -> Result<(f64, f64)> {
+        if self.device.is_some() {
+            return self.time_steps_device(batches);
+        }
         let bs = self.cfg.training.batch_size;
         let mut sh = Shards::new(&self.net, bs, self.threads);
         let mut ratios = vec![0.0; self.net.weights.len()];
@@ -338,6 +336,10 @@ impl Trainer {
     pub fn step_on(&mut self, idx: &[usize]) -> Result<(Mat<f32>, Mat<f32>)> {
         let mut sh = Shards::new(&self.net, idx.len(), self.threads);
         sh.load(&self.cfg, &self.data.train, idx);
+        if self.device.is_some() {
+            self.step_on_device(idx)?;
+            return Ok(sh.inputs_and_targets());
+        }
         let mut ratios = vec![0.0; self.net.weights.len()];
         self.train_batch(&mut sh, &mut ratios)?;
         Ok(sh.inputs_and_targets())
@@ -346,14 +348,17 @@ impl Trainer {
     /// Trains the remaining epochs and writes `results.json`.
     pub fn fit(&mut self, threads: usize) -> Result<RunSummary> {
         self.log(&format!(
-            "run {} ({}), widths {:?}, {} train / {} val / {} test examples, {} thread(s), starting after epoch {}",
+            "run {} ({}), widths {:?}, {} train / {} val / {} test examples, {}, starting after epoch {}",
             self.dir.display(),
             self.cfg.name,
             self.cfg.model.widths,
             self.data.train.len(),
             self.data.val.len(),
             self.data.test.len(),
-            threads,
+            match &self.device {
+                Some(d) => d.describe(),
+                None => format!("{threads} thread(s)"),
+            },
             self.epoch
         ))?;
         while self.epoch < self.cfg.training.epochs {
@@ -374,4 +379,24 @@ impl Trainer {
         crate::io::write_atomic(&self.dir.join("results.json"), &body)?;
         Ok(summary)
     }
+}
+
+/// The epoch progress bar (examples, rate, running error and residual).
+fn progress_bar(len: u64, epoch: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "epoch {prefix} [{bar:30}] {pos}/{len} {rate} eta {eta} {msg}",
+        )
+        .expect("template")
+        .with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} examples/s", s.per_sec());
+            },
+        )
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(epoch.to_string());
+    bar
 }

@@ -6,7 +6,7 @@ use crate::layered::{Arch, Kind, Solver};
 use crate::model::FhnParams;
 
 /// Names of the built-in presets.
-pub const PRESETS: &[&str] = &["quick", "paper", "best", "hopfield", "tiny"];
+pub const PRESETS: &[&str] = &["quick", "paper", "best", "deep", "hopfield", "tiny"];
 
 impl TrainConfig {
     /// A built-in preset (see docs/TRAINING.md for what each is for).
@@ -62,7 +62,7 @@ impl TrainConfig {
             },
             // Our settings (docs/TRAINING.md): a leak conductance g₀ = 2, inputs × 12, the
             // diagonally preconditioned solver, ±0.5 targets, β = 0.5, 60/20 steps.
-            "best" | "quick" | "tiny" => {
+            "best" | "quick" | "tiny" | "deep" => {
                 let mut c = Self::preset("paper")?;
                 c.name = name.into();
                 c.model.widths = vec![784, 500, 10];
@@ -94,6 +94,15 @@ impl TrainConfig {
                 match name {
                     "quick" => c.training.epochs = 6,
                     "best" => c.model.widths = vec![784, 1024, 10],
+                    // Three hidden layers: a Jacobi step moves the nudge one layer, so the phases
+                    // are longer; learning rates fall 4× per layer toward the output.
+                    "deep" => {
+                        c.model.widths = vec![784, 512, 512, 512, 10];
+                        c.training.free_steps = 150;
+                        c.training.nudge_steps = 50;
+                        c.training.eval_steps = 150;
+                        c.training.lrs = vec![0.2, 0.05, 0.0125, 0.003125];
+                    }
                     "tiny" => {
                         c.model.widths = vec![784, 32, 10];
                         c.training.epochs = 1;

@@ -1,0 +1,564 @@
+//! The CUDA backend (cargo feature `cuda`): cuBLAS SGEMM for the products, the element-wise
+//! work in the kernels of `kernels.cu` compiled at run time by NVRTC, one stream, and CUDA
+//! graphs to replay a recorded training step. The driver, cuBLAS and NVRTC are loaded at run
+//! time: without them [`Cuda::new`] returns an error instead of the binary failing to start.
+
+use super::{Backend, Gemm, Layout, LoadArgs, RelaxArgs, Slots, View};
+use crate::error::{Error, Result};
+use cudarc::cublas::{sys as blas_sys, CudaBlas, Gemm as _, GemmConfig};
+use cudarc::driver::{
+    sys, CudaContext, CudaFunction, CudaGraph, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+};
+use std::sync::Arc;
+
+const KERNELS: &str = include_str!("kernels.cu");
+const NAMES: [&str; 11] = [
+    "fill",
+    "load",
+    "relax",
+    "score",
+    "diff_sum",
+    "row_dot",
+    "row_sum",
+    "add_outer",
+    "heavy_ball",
+    "ratio",
+    "advance",
+];
+
+/// One NVIDIA GPU: a context, a stream, a cuBLAS handle and the compiled kernels.
+pub struct Cuda {
+    stream: Arc<CudaStream>,
+    blas: CudaBlas,
+    f: Vec<CudaFunction>,
+    name: String,
+}
+
+fn dev<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> Error + '_ {
+    move |e| Error::Device(format!("{what}: {e:?}"))
+}
+
+/// Threads per block and blocks for `n` elements (grid-stride loops cover the rest).
+fn grid(n: usize) -> LaunchConfig {
+    let blocks = n.div_ceil(256).clamp(1, 8192) as u32;
+    LaunchConfig {
+        grid_dim: (blocks, 1, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+impl Cuda {
+    /// Opens GPU `ordinal`, compiles the kernels; TF32 tensor-core GEMMs when `FHN_CUDA_TF32=1`
+    /// (off by default: f32 products agree with the CPU backend).
+    pub fn new(ordinal: usize) -> Result<Self> {
+        // SAFETY: only probes whether the shared libraries can be loaded.
+        let present = unsafe {
+            [
+                (
+                    "the CUDA driver (libcuda.so)",
+                    cudarc::driver::sys::is_culib_present(),
+                ),
+                (
+                    "cuBLAS (libcublas.so.13)",
+                    cudarc::cublas::sys::is_culib_present(),
+                ),
+                (
+                    "NVRTC (libnvrtc.so.13)",
+                    cudarc::nvrtc::sys::is_culib_present(),
+                ),
+            ]
+        };
+        if let Some((lib, _)) = present.iter().find(|(_, ok)| !ok) {
+            return Err(Error::Device(format!(
+                "--device cuda: {lib} not found (needs an NVIDIA driver and CUDA 13 libraries on the library path)"
+            )));
+        }
+        let ctx = CudaContext::new(ordinal).map_err(dev("no CUDA device"))?;
+        // One stream (not the legacy default stream, which cannot be captured into a graph);
+        // cudarc's cross-stream events are not needed and would enter the graphs.
+        // SAFETY: every buffer of this backend is used on this one stream only.
+        unsafe { ctx.disable_event_tracking() };
+        let stream = ctx.new_stream().map_err(dev("stream"))?;
+        let blas = CudaBlas::new(stream.clone()).map_err(dev("cuBLAS"))?;
+        if std::env::var("FHN_CUDA_TF32").is_ok_and(|v| v == "1") {
+            // SAFETY: a valid handle and a valid math mode.
+            unsafe {
+                blas_sys::cublasSetMathMode(
+                    *blas.handle(),
+                    blas_sys::cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH,
+                )
+            }
+            .result()
+            .map_err(dev("cuBLAS math mode"))?;
+        }
+        let ptx = cudarc::nvrtc::compile_ptx(KERNELS).map_err(dev("NVRTC"))?;
+        let module = ctx.load_module(ptx).map_err(dev("module"))?;
+        let f = NAMES
+            .iter()
+            .map(|n| module.load_function(n).map_err(dev("kernel")))
+            .collect::<Result<_>>()?;
+        let name = ctx.name().unwrap_or_else(|_| "unknown GPU".into());
+        Ok(Self {
+            stream,
+            blas,
+            f,
+            name,
+        })
+    }
+
+    fn kernel(&self, name: &str) -> &CudaFunction {
+        &self.f[NAMES.iter().position(|n| *n == name).expect("known kernel")]
+    }
+
+    /// f32 GFLOP/s of cuBLAS SGEMM n × n × n (median of 9 after one warm-up), with the math
+    /// mode the handle has (see [`Cuda::new`]).
+    pub fn gemm_peak(&self, n: usize) -> Result<f64> {
+        let a = self.zeros(n * n)?;
+        let mut c = self.zeros(n * n)?;
+        let g = Gemm {
+            ta: false,
+            tb: false,
+            alpha: 1.0,
+            beta: 0.0,
+        };
+        let v = View::dense(n, n);
+        let mut times = Vec::new();
+        for _ in 0..10 {
+            self.stream.synchronize().map_err(dev("sync"))?;
+            let t = std::time::Instant::now();
+            for _ in 0..10 {
+                self.gemm(g, &a, v, &a, v, &mut c, v)?;
+            }
+            self.stream.synchronize().map_err(dev("sync"))?;
+            times.push(t.elapsed().as_secs_f64() / 10.0);
+        }
+        times.remove(0);
+        times.sort_by(f64::total_cmp);
+        Ok(2.0 * (n as f64).powi(3) / times[times.len() / 2] / 1e9)
+    }
+}
+
+macro_rules! launch {
+    ($self:ident, $name:literal, $n:expr, $($arg:expr),* $(,)?) => {{
+        let f = $self.kernel($name);
+        let mut b = $self.stream.launch_builder(f);
+        $( b.arg($arg); )*
+        // SAFETY: the argument list matches the kernel's signature in kernels.cu, and every
+        // index the kernel forms was bounds-checked by the caller.
+        unsafe { b.launch(grid($n)) }.map(|_| ()).map_err(dev($name))
+    }};
+}
+
+fn int(x: usize) -> Result<i32> {
+    i32::try_from(x).map_err(|_| Error::Device(format!("{x} exceeds the kernels' 32-bit sizes")))
+}
+
+impl Backend for Cuda {
+    type Buf = CudaSlice<f32>;
+    type Graph = CudaGraph;
+
+    fn describe(&self) -> String {
+        format!("cuda ({})", self.name)
+    }
+
+    fn zeros(&self, len: usize) -> Result<CudaSlice<f32>> {
+        self.stream
+            .alloc_zeros::<f32>(len.max(1))
+            .map_err(dev("allocation"))
+    }
+
+    fn len(&self, buf: &CudaSlice<f32>) -> usize {
+        buf.len()
+    }
+
+    fn upload(&self, src: &[f32], dst: &mut CudaSlice<f32>) -> Result<()> {
+        if src.len() > dst.len() {
+            return Err(Error::Device("upload larger than its buffer".into()));
+        }
+        self.stream
+            .memcpy_htod(src, &mut dst.slice_mut(..src.len()))
+            .map_err(dev("upload"))
+    }
+
+    fn download(&self, src: &CudaSlice<f32>, dst: &mut [f32]) -> Result<()> {
+        if dst.len() > src.len() {
+            return Err(Error::Device("download larger than its buffer".into()));
+        }
+        self.stream
+            .memcpy_dtoh(&src.slice(..dst.len()), dst)
+            .map_err(dev("download"))?;
+        self.stream.synchronize().map_err(dev("download"))
+    }
+
+    fn copy(&self, src: &CudaSlice<f32>, dst: &mut CudaSlice<f32>) -> Result<()> {
+        if src.len() != dst.len() {
+            return Err(Error::Device(
+                "copy between buffers of different lengths".into(),
+            ));
+        }
+        self.stream.memcpy_dtod(src, dst).map_err(dev("copy"))
+    }
+
+    fn fill(&self, dst: &mut CudaSlice<f32>, off: usize, len: usize, value: f32) -> Result<()> {
+        if off + len > dst.len() {
+            return Err(Error::Device("fill outside its buffer".into()));
+        }
+        let (o, n) = (off as i64, len as i64);
+        launch!(self, "fill", len, dst, &o, &n, &value)
+    }
+
+    fn gemm(
+        &self,
+        g: Gemm,
+        a: &Self::Buf,
+        av: View,
+        b: &Self::Buf,
+        bv: View,
+        c: &mut Self::Buf,
+        cv: View,
+    ) -> Result<()> {
+        let (m, n, k) = g.shape(av, bv, cv, [a.len(), b.len(), c.len()])?;
+        let op = |t| {
+            if t {
+                blas_sys::cublasOperation_t::CUBLAS_OP_T
+            } else {
+                blas_sys::cublasOperation_t::CUBLAS_OP_N
+            }
+        };
+        let cfg = GemmConfig {
+            transa: op(g.ta),
+            transb: op(g.tb),
+            m: int(m)?,
+            n: int(n)?,
+            k: int(k)?,
+            alpha: g.alpha,
+            lda: int(av.ld)?,
+            ldb: int(bv.ld)?,
+            beta: g.beta,
+            ldc: int(cv.ld)?,
+        };
+        // SAFETY: shapes and bounds were checked by `Gemm::shape`.
+        unsafe {
+            self.blas.gemm(
+                cfg,
+                &a.slice(av.off..),
+                &b.slice(bv.off..),
+                &mut c.slice_mut(cv.off..),
+            )
+        }
+        .map_err(dev("cuBLAS sgemm"))
+    }
+
+    fn load(
+        &self,
+        lay: Layout,
+        a: LoadArgs,
+        data: [&Self::Buf; 4],
+        u: &mut Self::Buf,
+        v: &mut Self::Buf,
+        target: &mut Self::Buf,
+        labels: &mut Self::Buf,
+    ) -> Result<()> {
+        let [images, split_labels, order, counter] = data;
+        let n = lay.rows * lay.batch;
+        if u.len() < n
+            || v.len() < n
+            || target.len() < a.n_out * lay.batch
+            || labels.len() < lay.batch
+            || order.len() < a.order_len
+        {
+            return Err(Error::Device("load: buffers too small".into()));
+        }
+        let (rows, n0, batch, ol, no) = (
+            int(lay.rows)?,
+            int(lay.first)?,
+            int(lay.batch)?,
+            int(a.order_len)?,
+            int(a.n_out)?,
+        );
+        launch!(
+            self,
+            "load",
+            n,
+            images,
+            split_labels,
+            order,
+            counter,
+            u,
+            v,
+            target,
+            labels,
+            &rows,
+            &n0,
+            &batch,
+            &ol,
+            &no,
+            &a.on,
+            &a.off
+        )
+    }
+
+    fn relax(
+        &self,
+        lay: Layout,
+        a: RelaxArgs,
+        u: &mut Self::Buf,
+        v: &mut Self::Buf,
+        currents: [&Self::Buf; 3],
+        consts: [&Self::Buf; 4],
+        stats: &mut Self::Buf,
+        slots: Slots,
+    ) -> Result<()> {
+        let [cur, curv, drive] = currents;
+        let [diag, bias, target, counter] = consts;
+        let n = lay.rows * lay.batch;
+        if [u.len(), v.len(), cur.len(), curv.len()]
+            .iter()
+            .any(|&l| l < n)
+            || diag.len() < lay.rows
+            || bias.len() < lay.rows
+            || drive.len() < lay.n1 * lay.batch
+        {
+            return Err(Error::Device("relax: buffers too small".into()));
+        }
+        let flags = i32::from(a.jacobi)
+            | i32::from(a.has_v) << 1
+            | i32::from(a.coupled_v) << 2
+            | i32::from(a.residual_only) << 3;
+        let (rows, first, out_first, n1, batch) = (
+            int(lay.rows)?,
+            int(lay.first)?,
+            int(lay.out_first)?,
+            int(lay.n1)?,
+            int(lay.batch)?,
+        );
+        let (stride, slot) = (int(slots.stride)?, int(Slots::RESIDUAL)?);
+        launch!(
+            self,
+            "relax",
+            (lay.rows - lay.first) * lay.batch,
+            u,
+            v,
+            cur,
+            curv,
+            drive,
+            diag,
+            bias,
+            target,
+            counter,
+            stats,
+            &rows,
+            &first,
+            &out_first,
+            &n1,
+            &batch,
+            &a.du,
+            &a.leak,
+            &a.alpha_v,
+            &a.beta_v,
+            &a.cv,
+            &a.ku,
+            &a.kv,
+            &a.nudge,
+            &flags,
+            &stride,
+            &slot
+        )
+    }
+
+    fn score(
+        &self,
+        lay: Layout,
+        cost_scale: f32,
+        u: &Self::Buf,
+        target: &Self::Buf,
+        labels: &Self::Buf,
+        counter: &Self::Buf,
+        stats: &mut Self::Buf,
+        slots: Slots,
+    ) -> Result<()> {
+        let (rows, out_first, batch, stride) = (
+            int(lay.rows)?,
+            int(lay.out_first)?,
+            int(lay.batch)?,
+            int(slots.stride)?,
+        );
+        launch!(
+            self,
+            "score",
+            lay.batch,
+            u,
+            target,
+            labels,
+            counter,
+            stats,
+            &rows,
+            &out_first,
+            &batch,
+            &cost_scale,
+            &stride
+        )
+    }
+
+    fn diff_sum(
+        &self,
+        a: &Self::Buf,
+        b: &Self::Buf,
+        delta: &mut Self::Buf,
+        sum: &mut Self::Buf,
+    ) -> Result<()> {
+        if [b.len(), delta.len(), sum.len()]
+            .iter()
+            .any(|&l| l != a.len())
+        {
+            return Err(Error::Device("diff_sum: buffer lengths differ".into()));
+        }
+        let n = a.len() as i64;
+        launch!(self, "diff_sum", a.len(), a, b, delta, sum, &n)
+    }
+
+    fn row_dot(
+        &self,
+        x: &Self::Buf,
+        y: &Self::Buf,
+        v: View,
+        out: &mut Self::Buf,
+        off: usize,
+    ) -> Result<()> {
+        v.check(x.len().min(y.len()))?;
+        View::dense(v.rows, 1).check(out.len().saturating_sub(off))?;
+        let (o, rows, cols, ld, oo) = (
+            v.off as i64,
+            int(v.rows)?,
+            int(v.cols)?,
+            int(v.ld)?,
+            off as i64,
+        );
+        launch!(self, "row_dot", v.rows, x, y, &o, &rows, &cols, &ld, out, &oo)
+    }
+
+    fn row_sum(
+        &self,
+        x: &Self::Buf,
+        v: View,
+        c: f32,
+        out: &mut Self::Buf,
+        off: usize,
+    ) -> Result<()> {
+        v.check(x.len())?;
+        View::dense(v.rows, 1).check(out.len().saturating_sub(off))?;
+        let (o, rows, cols, ld, oo) = (
+            v.off as i64,
+            int(v.rows)?,
+            int(v.cols)?,
+            int(v.ld)?,
+            off as i64,
+        );
+        launch!(self, "row_sum", v.rows, x, &o, &rows, &cols, &ld, &c, out, &oo)
+    }
+
+    fn add_outer(
+        &self,
+        g: &mut Self::Buf,
+        gv: View,
+        s: &Self::Buf,
+        ja: usize,
+        kb: usize,
+        c: f32,
+    ) -> Result<()> {
+        gv.check(g.len())?;
+        if ja + gv.cols > s.len() || kb + gv.rows > s.len() {
+            return Err(Error::Device("add_outer: vector outside its buffer".into()));
+        }
+        let (o, rows, cols, ld, a, b) = (
+            gv.off as i64,
+            int(gv.rows)?,
+            int(gv.cols)?,
+            int(gv.ld)?,
+            ja as i64,
+            kb as i64,
+        );
+        launch!(
+            self,
+            "add_outer",
+            gv.rows * gv.cols,
+            g,
+            &o,
+            &rows,
+            &cols,
+            &ld,
+            s,
+            &a,
+            &b,
+            &c
+        )
+    }
+
+    fn heavy_ball(
+        &self,
+        w: &mut Self::Buf,
+        g: &Self::Buf,
+        m: &mut Self::Buf,
+        (off, len): (usize, usize),
+        mu: f32,
+        lr: f32,
+        norms: Option<&mut Self::Buf>,
+    ) -> Result<()> {
+        if off + len > w.len().min(g.len()).min(m.len()) {
+            return Err(Error::Device("heavy_ball outside its buffers".into()));
+        }
+        let (o, n) = (off as i64, len as i64);
+        match norms {
+            Some(nb) => launch!(
+                self,
+                "heavy_ball",
+                len,
+                w,
+                g,
+                m,
+                &o,
+                &n,
+                &mu,
+                &lr,
+                nb,
+                &1i32
+            ),
+            // Without its flag the kernel does not touch `norms`: `g` is only a placeholder.
+            None => launch!(self, "heavy_ball", len, w, g, m, &o, &n, &mu, &lr, g, &0i32),
+        }
+    }
+
+    fn ratio(
+        &self,
+        norms: &mut Self::Buf,
+        counter: &Self::Buf,
+        stats: &mut Self::Buf,
+        slots: Slots,
+        slot: usize,
+    ) -> Result<()> {
+        let (stride, s) = (int(slots.stride)?, int(slot)?);
+        launch!(self, "ratio", 1, norms, counter, stats, &stride, &s)
+    }
+
+    fn advance(&self, counter: &mut Self::Buf) -> Result<()> {
+        launch!(self, "advance", 1, counter)
+    }
+
+    fn record(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<Option<CudaGraph>> {
+        self.stream
+            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+            .map_err(dev("begin capture"))?;
+        let out = f();
+        let graph = self
+            .stream
+            .end_capture(sys::CUgraphInstantiate_flags(0))
+            .map_err(dev("end capture"));
+        out?;
+        graph
+    }
+
+    fn replay(&self, g: &CudaGraph) -> Result<()> {
+        g.launch().map_err(dev("graph launch"))
+    }
+}
