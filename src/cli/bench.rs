@@ -183,8 +183,19 @@ fn check_device(cfg: TrainConfig, a: &BenchStepArgs) -> Result<()> {
     let mut cpu = Trainer::new(cfg.clone(), &tmp.join("cpu"), false, 1)?;
     let mut dev = Trainer::new(cfg.clone(), &tmp.join("dev"), false, 1)?;
     dev.use_device(a.device)?;
-    // Yardstick: the CPU trainer with two shards sums the same f32 terms in another order.
+    // Yardsticks: the CPU trainer with two shards (the gradient summed in another order), and
+    // from weights moved by one unit in the last place (how much f32 rounding alone can move
+    // the result of these phases).
     let mut cpu2 = Trainer::new(cfg.clone(), &tmp.join("cpu2"), false, 2)?;
+    let mut ulp = Trainer::new(cfg.clone(), &tmp.join("ulp"), false, 1)?;
+    for w in ulp.net.weights.iter_mut() {
+        for j in 0..w.ncols() {
+            for i in 0..w.nrows() {
+                let x = w[(i, j)];
+                w[(i, j)] = if (i + j) % 2 == 0 { x.next_up() } else { x.next_down() };
+            }
+        }
+    }
     let before = cpu.net.clone();
     let n = load_data(&cfg)?.train.len();
     for k in 0..a.batches {
@@ -192,10 +203,12 @@ fn check_device(cfg: TrainConfig, a: &BenchStepArgs) -> Result<()> {
         cpu.step_on(&idx)?;
         dev.step_on(&idx)?;
         cpu2.step_on(&idx)?;
+        ulp.step_on(&idx)?;
     }
     let _ = std::fs::remove_dir_all(&tmp);
     let d = fhn_eqprop::backend::compare(&before, &cpu.net, &dev.net);
     let y = fhn_eqprop::backend::compare(&before, &cpu.net, &cpu2.net);
+    let z = fhn_eqprop::backend::compare(&before, &cpu.net, &ulp.net);
     print_json(&json!({
         "check": a.device.engine_name(), "preset": cfg.name, "batch": batch, "steps": a.batches,
         "weights_rel": d.weights_rel, "weights_max_rel": d.weights_max_rel, "update_rel": d.update_rel,
@@ -203,6 +216,8 @@ fn check_device(cfg: TrainConfig, a: &BenchStepArgs) -> Result<()> {
         "weights_max_rel_per_layer": d.weights_max_rel_per_layer, "pass_1e-5": d.weights_rel <= 1e-5,
         "cpu_two_shards": {"weights_rel": y.weights_rel, "weights_max_rel": y.weights_max_rel, "update_rel": y.update_rel,
             "weights_max_rel_per_layer": y.weights_max_rel_per_layer},
+        "cpu_one_ulp": {"weights_rel": z.weights_rel, "weights_max_rel": z.weights_max_rel, "update_rel": z.update_rel,
+            "update_rel_per_layer": z.update_rel_per_layer},
     }))
 }
 
