@@ -15,13 +15,7 @@ mkdir -p "$OUT/deep"
 log() { echo "== $(date +%T) $*" >>"$OUT/log.txt"; }
 run() { local t=$1; shift; log "$*"; timeout "$t" "$@" 2>>"$OUT/log.txt"; local rc=$?; log "rc=$rc"; return $rc; }
 
-# CUDA 13 libraries: the toolkit's, else the ones PyTorch's wheels bring.
-for lib in libcublas.so.13 libnvrtc.so.13 libcuda.so.1; do
-  d=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
-  [ -z "$d" ] && d=$(find /usr/local /usr/lib /opt -name "$lib" 2>/dev/null | head -1)
-  [ -n "$d" ] && export LD_LIBRARY_PATH="$(dirname "$d"):${LD_LIBRARY_PATH:-}"
-  log "$lib -> ${d:-not found}"
-done
+. "$(dirname "$0")/env.sh"
 nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1
 
 # 1. Correctness: three steps from the same weights, CPU trainer vs GPU.
