@@ -8,7 +8,8 @@ cat <<'TXT'
 
 Every number below is read by a script from files that `fhn` itself wrote; this page is
 regenerated with `scripts/build_results_readme.sh`. Machine: the 2-core AVX-512 development
-machine; runs used `--threads 1` and usually shared the machine with one other run.
+machine; runs used `--threads 1` and usually shared the machine with one other run — except
+where the "ran on" column or the GPU section names a GPU.
 
 ## MNIST (test error at the epoch with the best validation error)
 
@@ -35,6 +36,14 @@ cat results/bench/train_step.txt 2>/dev/null || echo "(not measured yet)"
 echo '```'
 cat <<'TXT'
 
+## On a GPU (`bench/gpu/run.sh`, outputs in `results/bench/gpu-h200/`)
+
+CPU trainer vs `--device cuda`, three steps from the same weights (`fhn bench-step --device cuda
+--check --batches 3`; last column: the CPU trainer from weights moved by one ulp):
+
+TXT
+python3 scripts/gpu_table.py
+cat <<'TXT'
 ## Physics at scale (`cargo bench --bench physics`)
 
 TXT

@@ -20,6 +20,10 @@ for d in sorted(p for p in root.iterdir() if p.is_dir()):
                "train_seconds": secs, "examples_per_second": sum(m["examples_per_second"] * m["train_seconds"] for m in metrics) / secs,
                "threads": None}
     done = f"{res['epochs']}/{cfg['training']['epochs']}"
+    # Where it ran: the log's first line names the threads or the device (`fhn train --device`).
+    import re
+    m = re.search(r"examples, (.*?)(?:, starting after|$)", (d / "log.txt").read_text().splitlines()[0])
+    res["where"] = m[1] if m else "?"
     widths = "-".join(map(str, cfg["model"]["widths"]))
     rows.append((d.name, cfg["name"], cfg["model"]["kind"], widths, cfg["seed"], done, res))
     # Seeds of one configuration: folders named <group>-s<seed> whose configs differ only in
@@ -30,11 +34,11 @@ for d in sorted(p for p in root.iterdir() if p.is_dir()):
         same = json.dumps({k: v for k, v in cfg.items() if k != "seed"}, sort_keys=True)
         groups[(m[1], widths, done, same)].append(res["test_error_at_best"])
 
-print("| run | preset | kind | architecture | seed | epochs | best epoch | val error | test error (best val epoch) | final test error | train time | examples/s |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| run | preset | kind | architecture | seed | epochs | best epoch | val error | test error (best val epoch) | final test error | train time | examples/s | ran on |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name, preset, kind, widths, seed, done, r in rows:
     print(f"| {name} | {preset} | {kind} | {widths} | {seed} | {done} | {r['best_epoch']} | {100*r['best_val_error']:.2f}% | "
-          f"{100*r['test_error_at_best']:.2f}% | {100*r['final_test_error']:.2f}% | {r['train_seconds']/60:.1f} min | {r['examples_per_second']:.0f} |")
+          f"{100*r['test_error_at_best']:.2f}% | {100*r['final_test_error']:.2f}% | {r['train_seconds']/60:.1f} min | {r['examples_per_second']:.0f} | {r['where']} |")
 print()
 print("| runs | architecture | epochs | seeds | test error, mean ± std |")
 print("|---|---|---|---|---|")

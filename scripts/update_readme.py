@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fills the generated blocks of README.md (between `<!-- generated:NAME -->` and
+"""Fills the generated blocks of README.md and docs/PERFORMANCE.md (between `<!-- generated:NAME -->` and
 `<!-- /generated -->`) from files the tools wrote under results/. Run after new results land;
 `--check` exits 1 when README.md is out of date."""
 import json, re, statistics, sys, tomllib
@@ -127,15 +127,29 @@ def setup():
             )
 
 
-blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "side_by_side": side_by_side}
-readme = root / "README.md"
-text = readme.read_text()
-new = re.sub(
-    r"(<!-- generated:(\w+) -->\n)(.*?)(\n<!-- /generated -->)",
-    lambda m: m[1] + blocks[m[2]]() + m[4],
-    text,
-    flags=re.S,
-)
-if "--check" in sys.argv:
-    sys.exit(0 if new == text else "README.md is out of date: run scripts/update_readme.py")
-readme.write_text(new)
+def gpu(section):
+    """A section of scripts/gpu_table.py (results/bench/gpu-h200/)."""
+    import subprocess
+    out = subprocess.run([sys.executable, str(root / "scripts" / "gpu_table.py"), section],
+                         capture_output=True, text=True, check=True).stdout
+    return out.strip()
+
+
+blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "side_by_side": side_by_side,
+          "gpu_agreement": lambda: gpu("agreement"), "gpu_speed": lambda: gpu("speed"),
+          "gpu_epochs": lambda: gpu("epochs")}
+stale = []
+for doc in [root / "README.md", root / "docs" / "PERFORMANCE.md"]:
+    text = doc.read_text()
+    new = re.sub(
+        r"(<!-- generated:(\w+) -->\n)(.*?)(\n<!-- /generated -->)",
+        lambda m: m[1] + blocks[m[2]]() + m[4],
+        text,
+        flags=re.S,
+    )
+    if new != text:
+        stale.append(doc.name)
+        if "--check" not in sys.argv:
+            doc.write_text(new)
+if "--check" in sys.argv and stale:
+    sys.exit(f"{', '.join(stale)} out of date: run scripts/update_readme.py")

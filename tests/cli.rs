@@ -296,3 +296,55 @@ fn a_diverging_run_says_which_checkpoint_is_on_disk() {
         .to_string_lossy()
         .ends_with(".tmp")));
 }
+
+/// `--device host` trains with the backend engine: metrics close to the CPU trainer's (one
+/// thread; f32 rounding differs, and over 62 updates the runs drift apart as much as two CPU
+/// runs from weights one ulp apart do, `fhn bench-step --check`), a results.json naming the device, and `fhn eval --device host` reproduces the test
+/// error. `--device cuda` without a GPU (or without the feature) is a clear error, exit 1.
+#[test]
+fn the_host_engine_trains_like_the_cpu_trainer_and_cuda_fails_cleanly() {
+    let d = tmp("device");
+    let (cpu, host) = (d.join("cpu"), d.join("host"));
+    for (out, dev) in [(&cpu, "cpu"), (&host, "host")] {
+        let o = fhn(&[
+            "train",
+            "--preset",
+            "tiny",
+            "--threads",
+            "1",
+            "--device",
+            dev,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{dev}: {}", stderr(&o));
+    }
+    let (a, b) = (metrics_without_timing(&cpu), metrics_without_timing(&host));
+    for key in ["train_error", "val_error", "test_error"] {
+        let (x, y) = (a[0][key].as_f64().unwrap(), b[0][key].as_f64().unwrap());
+        assert!((x - y).abs() < 0.03 && y < 0.6, "{key}: cpu {x}, host {y}");
+    }
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(host.join("results.json")).unwrap()).unwrap();
+    assert!(r["device"].as_str().unwrap().starts_with("host"), "{r}");
+    let ckpt = host.join("checkpoint.safetensors");
+    let o = fhn(&["eval", ckpt.to_str().unwrap(), "--json", "--device", "host"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"], b[0]["test_error"]);
+    let o = fhn(&[
+        "train",
+        "--preset",
+        "tiny",
+        "--device",
+        "cuda",
+        "--out",
+        d.join("gpu").to_str().unwrap(),
+    ]);
+    if o.status.success() {
+        return; // a machine with a GPU and a `cuda` build
+    }
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("device:") && !e.contains("panicked"), "{e}");
+}

@@ -192,7 +192,11 @@ fn check_device(cfg: TrainConfig, a: &BenchStepArgs) -> Result<()> {
         for j in 0..w.ncols() {
             for i in 0..w.nrows() {
                 let x = w[(i, j)];
-                w[(i, j)] = if (i + j) % 2 == 0 { x.next_up() } else { x.next_down() };
+                w[(i, j)] = if (i + j) % 2 == 0 {
+                    x.next_up()
+                } else {
+                    x.next_down()
+                };
             }
         }
     }

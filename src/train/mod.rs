@@ -374,7 +374,8 @@ impl Trainer {
                 return Err(e);
             }
         }
-        let summary = summarise(&self.dir, &self.cfg, threads)?;
+        let device = self.device.as_ref().map_or("cpu".into(), |d| d.describe());
+        let summary = summarise(&self.dir, &self.cfg, threads, &device)?;
         let body = serde_json::to_vec_pretty(&summary).expect("summary serialises");
         crate::io::write_atomic(&self.dir.join("results.json"), &body)?;
         Ok(summary)

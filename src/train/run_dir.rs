@@ -88,8 +88,11 @@ pub struct RunSummary {
     pub train_seconds: f64,
     /// Mean training examples per second.
     pub examples_per_second: f64,
-    /// Threads used.
+    /// Threads used (by the CPU trainer; one host thread drives a device).
     pub threads: usize,
+    /// Where the last session's steps ran: "cpu", or the device (`fhn train --device`).
+    #[serde(default)]
+    pub device: String,
     /// Architecture widths.
     pub widths: Vec<usize>,
 }
@@ -150,7 +153,12 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
 }
 
 /// The summary of the epochs recorded in `dir/metrics.jsonl`.
-pub fn summarise(dir: &Path, cfg: &TrainConfig, threads: usize) -> Result<RunSummary> {
+pub fn summarise(
+    dir: &Path,
+    cfg: &TrainConfig,
+    threads: usize,
+    device: &str,
+) -> Result<RunSummary> {
     let ms = read_metrics(dir)?;
     let best = ms
         .iter()
@@ -172,6 +180,7 @@ pub fn summarise(dir: &Path, cfg: &TrainConfig, threads: usize) -> Result<RunSum
         train_seconds: secs,
         examples_per_second: n / secs.max(1e-12),
         threads,
+        device: device.into(),
         widths: cfg.model.widths.clone(),
     })
 }
