@@ -30,6 +30,9 @@ enum Command {
     Hamiltonian(cli::hamiltonian::HamiltonianArgs),
     /// Evaluate a checkpoint on the test (or validation) split.
     Eval(cli::train::EvalArgs),
+    /// Gradient quality of a checkpoint: the trainer's EqProp estimate vs the exact gradient,
+    /// per weight layer.
+    Probe(cli::train::ProbeArgs),
     /// Time (or dump for a cross-check) the EqProp training step; see bench/reference/.
     BenchStep(cli::bench::BenchStepArgs),
     /// Steps and time to reach residuals 1e-4 / 1e-6 per equilibrium solver on a test batch.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cli::physics::check(a),
         Command::Train(a) => cli::train::train(a),
         Command::Eval(a) => cli::train::eval(a),
+        Command::Probe(a) => cli::train::probe(a),
         Command::Hamiltonian(a) => cli::hamiltonian::hamiltonian(a),
         Command::BenchStep(a) => cli::bench::bench_step(a),
         Command::BenchSolvers(a) => cli::bench::bench_solvers(a),

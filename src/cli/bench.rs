@@ -302,6 +302,12 @@ pub fn bench_solvers(a: BenchSolversArgs) -> Result<()> {
             dt: 1.0,
             memory: 5,
         },
+        SolverCase {
+            name: "red-black (exact layers)",
+            solver: Solver::RedBlack,
+            dt: 0.5,
+            memory: 0,
+        },
     ];
     let rows = solver_rows(&c.net.to_f64(), &c.net, &x, &cases, a.max_steps)?;
     if let Some(p) = &a.json {

@@ -160,3 +160,59 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     );
     Ok(())
 }
+
+/// Arguments of `fhn probe`.
+#[derive(Args)]
+pub struct ProbeArgs {
+    /// A checkpoint written by `fhn train` (.safetensors).
+    checkpoint: PathBuf,
+    /// Training examples in the probe batch (the first ones).
+    #[arg(long, default_value_t = 8)]
+    examples: usize,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// `fhn probe`: per weight layer, the trainer's EqProp estimate against the exact gradient.
+pub fn probe(a: ProbeArgs) -> Result<()> {
+    let c = checkpoint::load(&a.checkpoint)?;
+    let data = load_data(&c.config)?;
+    if a.examples == 0 || a.examples > data.train.len() {
+        return Err(Error::Invalid(format!(
+            "--examples must be in 1..={}",
+            data.train.len()
+        )));
+    }
+    let idx: Vec<usize> = (0..a.examples).collect();
+    let q = fhn_eqprop::train::probe::gradient_quality(&c.net, &c.config, &data.train, &idx)?;
+    outln!(
+        "{} (epoch {}), {} examples, equilibrium residual {:.1e}",
+        a.checkpoint.display(),
+        c.epoch,
+        q.examples,
+        q.equilibrium_residual
+    );
+    outln!(
+        "{:>6} {:>10} {:>12} {:>12}",
+        "layer",
+        "cosine",
+        "rel. error",
+        "‖exact‖"
+    );
+    for l in 0..q.cosine.len() {
+        outln!(
+            "{l:>6} {:>10.4} {:>12.3e} {:>12.3e}",
+            q.cosine[l],
+            q.relative_error[l],
+            q.exact_norm[l]
+        );
+    }
+    if let Some(p) = &a.json {
+        super::write_json(
+            p,
+            &json!({"checkpoint": a.checkpoint, "epoch": c.epoch, "preset": c.config.name, "quality": q}),
+        )?;
+    }
+    Ok(())
+}

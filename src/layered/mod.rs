@@ -17,6 +17,7 @@
 //! output force. The same GEMM code computes the couplings of both kinds.
 
 mod anderson;
+mod blocks;
 mod check;
 mod graph_view;
 
@@ -176,6 +177,10 @@ pub enum Solver {
     /// (dense LU, f64) to residual 1e-10: exact equilibria, practical for small layers only
     /// (cost O((2 Σ n_l)³) per iteration and example; FHN with ε > 0).
     Newton,
+    /// Exact layer-wise red-black sweeps: every unit set to the root of its cubic given its
+    /// neighbours (`blocks` module); `dt` is unused. FHN without inhibitor coupling.
+    #[serde(rename = "redblack")]
+    RedBlack,
 }
 
 /// Preallocated buffers for relaxation (nothing is allocated per step).
@@ -518,6 +523,9 @@ impl<T: Real> LayeredNet<T> {
         solver: Solver,
         par: Par,
     ) {
+        if solver == Solver::RedBlack && self.block_sweep_supported().is_ok() {
+            return self.block_sweep(st, ws, nudge, par);
+        }
         self.forces(st, ws, nudge, par);
         self.apply_step(st, ws, nudge, dt, solver);
     }
@@ -585,6 +593,9 @@ impl<T: Real> LayeredNet<T> {
         solver: Solver,
         par: Par,
     ) -> Result<usize> {
+        if solver == Solver::RedBlack {
+            return self.relax_blocks(st, ws, nudge, max_steps, tol, par);
+        }
         let with_v = self.arch.has_inhibitor();
         let mut accel = (solver == Solver::Anderson).then(|| {
             let n = anderson::packed_len(&self.arch.widths, with_v);

@@ -72,6 +72,11 @@ pub struct TrainingConfig {
     /// History length m of `solver = "anderson"`.
     #[serde(default = "default_anderson_memory")]
     pub anderson_memory: usize,
+    /// Training examples (the first ones) on which each epoch measures the gradient quality
+    /// (`train::probe`: the estimate vs the exact gradient per layer; dense, so costly on big
+    /// layers); 0 = off.
+    #[serde(default)]
+    pub probe_examples: usize,
 }
 
 fn default_anderson_memory() -> usize {
@@ -233,6 +238,14 @@ impl TrainConfig {
         }
         if self.init.scale <= 0.0 || self.data.input_scale <= 0.0 {
             return bad("init.scale and data.input_scale must be > 0".into());
+        }
+        if t.solver == Solver::RedBlack {
+            let probe = crate::layered::LayeredNet::<f32> {
+                arch: self.model.clone(),
+                weights: vec![],
+                biases: vec![],
+            };
+            probe.block_sweep_supported()?;
         }
         if t.solver == Solver::Anderson && t.anderson_memory == 0 {
             return bad("training.anderson_memory must be ≥ 1 with solver = \"anderson\"".into());

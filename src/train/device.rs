@@ -109,6 +109,7 @@ impl Trainer {
             train_seconds: secs,
             examples_per_second: seen / secs,
             relax_steps: (t.free_steps + t.nudge_steps * if t.centered { 2 } else { 1 }) as f64,
+            gradient_quality: self.probe()?,
         };
         Ok(m)
     }

@@ -15,6 +15,7 @@ mod device_tests;
 mod eval;
 mod optim;
 mod presets;
+pub mod probe;
 pub mod run_dir;
 mod shards;
 #[cfg(test)]
@@ -263,11 +264,22 @@ impl Trainer {
             train_seconds: secs,
             examples_per_second: seen as f64 / secs,
             relax_steps: relax_steps / batches.max(1) as f64,
+            gradient_quality: self.probe()?,
         };
         self.epoch = epoch;
         self.lr_scale *= self.cfg.training.lr_decay;
         self.commit_epoch(&m)?;
         Ok(m)
+    }
+
+    /// Gradient quality on the first `probe_examples` training examples (None when 0).
+    fn probe(&self) -> Result<Option<probe::GradientQuality>> {
+        let n = self.cfg.training.probe_examples.min(self.data.train.len());
+        if n == 0 {
+            return Ok(None);
+        }
+        let idx: Vec<usize> = (0..n).collect();
+        probe::gradient_quality(&self.net, &self.cfg, &self.data.train, &idx).map(Some)
     }
 
     /// The run's current state as a checkpoint (configuration, network, optimizer buffers).

@@ -65,6 +65,9 @@ pub struct EpochMetrics {
     /// Mean relaxation steps (force evaluations) per update, all phases together.
     #[serde(default)]
     pub relax_steps: f64,
+    /// Gradient quality on the probe batch after the epoch (`training.probe_examples` > 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradient_quality: Option<super::probe::GradientQuality>,
 }
 
 /// Final summary of a run (`results.json`).
@@ -205,5 +208,32 @@ pub fn plot_curves(dir: &Path) -> Result<()> {
         "error (%)",
         &series,
         true,
+    )?;
+    // Per weight layer, the cosine of the trainer's estimate with the exact gradient.
+    let layers = ms
+        .iter()
+        .find_map(|m| m.gradient_quality.as_ref())
+        .map(|q| q.cosine.len());
+    let Some(n) = layers else { return Ok(()) };
+    let series: Vec<crate::plot::Series> = (0..n)
+        .map(|l| crate::plot::Series {
+            label: format!("W{l}"),
+            points: ms
+                .iter()
+                .filter_map(|m| {
+                    m.gradient_quality
+                        .as_ref()
+                        .map(|q| (m.epoch as f64, q.cosine[l]))
+                })
+                .collect(),
+        })
+        .collect();
+    crate::plot::line_plot(
+        &dir.join("gradient_quality.png"),
+        "EqProp estimate vs exact gradient (probe batch)",
+        "epoch",
+        "cosine",
+        &series,
+        false,
     )
 }

@@ -1,0 +1,336 @@
+//! Exact layer-wise (red-black block) relaxation of FHN layered networks.
+//!
+//! Layers couple only to their neighbours, so given the even layers the odd ones are
+//! independent, and each unit's equilibrium given its neighbours is a scalar equation. With a
+//! local inhibitor at its own equilibrium, `v = (u − β)/α` (ε ≠ 0; v ≡ 0 when ε = 0), the
+//! activator equation ∂Φ/∂u = 0 (docs/MODEL.md §5) becomes the cubic
+//! `u³ + p u − r = 0`, `p = d_u(diag + g₀) − 1 + 1/α (+ β_n at the output)`,
+//! `r = d_u I + b + β/α (+ β_n y)`, with I the coupling current `W^{l−1}u_{l−1} + W^{lᵀ}u_{l+1}`.
+//! A sweep sets the odd layers to their roots, then the even ones: each layer's GEMMs are
+//! computed once per sweep, as in one Jacobi step, but the nudge crosses two layers per sweep
+//! and no step size limits it (the "asynchronous" minimiser of deep EqProp practice). When the
+//! cubic has three real roots (p < 0, bistable units) the one on the current value's side of
+//! the middle (unstable) root is taken: the equilibrium descent from there reaches.
+
+use super::{col, col_mut, BatchState, Kind, LayeredNet, Nudge, Real, Workspace};
+use crate::error::{Error, Result};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Par};
+
+/// The real root of `u³ + p u − r = 0` reached from `cur` (see the module docs).
+pub(crate) fn cubic_root(p: f64, r: f64, cur: f64) -> f64 {
+    let disc = (r / 2.0).powi(2) + (p / 3.0).powi(3);
+    let mut u = if disc >= 0.0 {
+        // One real root (Cardano, in the form without cancellation).
+        let a = (r.abs() / 2.0 + disc.sqrt()).cbrt().copysign(r);
+        if a == 0.0 {
+            0.0
+        } else {
+            a - p / (3.0 * a)
+        }
+    } else {
+        // Three real roots m·cos(θ − 2πk/3): largest (k = 0), middle (1), smallest (2).
+        let m = 2.0 * (-p / 3.0).sqrt();
+        let arg = ((-3.0 * r) / (2.0 * p) * (-3.0 / p).sqrt()).clamp(-1.0, 1.0);
+        let theta = arg.acos() / 3.0;
+        let root = |k: f64| m * (theta - 2.0 * std::f64::consts::PI * k / 3.0).cos();
+        let (hi, mid, lo) = (root(0.0), root(1.0), root(2.0));
+        if cur > mid {
+            hi
+        } else {
+            lo
+        }
+    };
+    // One Newton step polishes the closed form's rounding.
+    let d = 3.0 * u * u + p;
+    if d.abs() > 1e-12 {
+        u -= (u * u * u + p * u - r) / d;
+    }
+    u
+}
+
+impl<T: Real> LayeredNet<T> {
+    /// Whether [`Self::block_sweep`] applies: FHN without inhibitor coupling (and α ≠ 0 when
+    /// the inhibitor is dynamic).
+    pub fn block_sweep_supported(&self) -> Result<()> {
+        let a = &self.arch;
+        if a.kind != Kind::Fhn
+            || (a.has_inhibitor() && (a.inhibitor_coupling || a.fhn.alpha == 0.0))
+        {
+            return Err(Error::Invalid(
+                "solver = \"redblack\" needs kind = \"fhn\" without inhibitor coupling (and α ≠ 0)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// One red-black sweep: odd layers, then even layers, each set to the root of its cubic.
+    pub fn block_sweep(
+        &self,
+        st: &mut BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        par: Par,
+    ) {
+        let (nl, p) = (self.layers(), self.arch.fhn);
+        let inhib = self.arch.has_inhibitor();
+        let (cv, cb) = if inhib {
+            (1.0 / p.alpha, p.beta / p.alpha)
+        } else {
+            (0.0, 0.0)
+        };
+        for parity in [1, 0] {
+            for l in (1..nl).filter(|l| l % 2 == parity) {
+                // I_l = W^{l−1} u_{l−1} + W^{lᵀ} u_{l+1} into ws.gu[l] (layer 1: the input drive).
+                if l == 1 {
+                    ws.gu[1].copy_from(&ws.input_drive);
+                } else {
+                    matmul(
+                        ws.gu[l].as_mut(),
+                        Accum::Replace,
+                        &self.weights[l - 1],
+                        &st.u[l - 1],
+                        T::one(),
+                        par,
+                    );
+                }
+                if l + 1 < nl {
+                    matmul(
+                        ws.gu[l].as_mut(),
+                        Accum::Add,
+                        self.weights[l].transpose(),
+                        &st.u[l + 1],
+                        T::one(),
+                        par,
+                    );
+                }
+                let out = l + 1 == nl;
+                let (bn, y) = match nudge.filter(|_| out) {
+                    Some(n) => (n.beta.as_f64(), Some(n.target)),
+                    None => (0.0, None),
+                };
+                for b in 0..st.u[l].ncols() {
+                    let (cur, stiff, bias) =
+                        (col(&ws.gu[l], b), &ws.stiffness[l], &self.biases[l - 1]);
+                    let yb = y.map(|y| col(y, b));
+                    let u = col_mut(&mut st.u[l], b);
+                    for k in 0..u.len() {
+                        let pk = stiff[k].as_f64() + cv + bn;
+                        let mut rk = p.d_u * cur[k].as_f64() + bias[k].as_f64() + cb;
+                        if let Some(yb) = yb {
+                            rk += bn * yb[k].as_f64();
+                        }
+                        u[k] = T::lit(cubic_root(pk, rk, u[k].as_f64()));
+                    }
+                }
+                if inhib {
+                    let (us, vs) = (&st.u[l], &mut st.v[l]);
+                    for b in 0..us.ncols() {
+                        let (u, v) = (col(us, b), col_mut(vs, b));
+                        for (vk, &uk) in v.iter_mut().zip(u) {
+                            *vk = T::lit((uk.as_f64() - p.beta) / p.alpha);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cubic_roots_solve_the_cubic_on_the_right_branch() {
+        for &(p, r) in &[
+            (2.0, 0.3),
+            (0.5, -4.0),
+            (0.0, 1e-3),
+            (-0.074, 0.0),
+            (-0.074, 0.01),
+            (-3.0, 1.0),
+            (-3.0, -1.0),
+            (1e-9, 0.0),
+        ] {
+            for cur in [-5.0, -0.01, 0.01, 5.0] {
+                let u = cubic_root(p, r, cur);
+                assert!((u * u * u + p * u - r).abs() < 1e-12, "p {p} r {r}: {u}");
+                // A stable root: the energy ¼u⁴ + ½pu² − ru has a minimum there.
+                assert!(
+                    3.0 * u * u + p >= -1e-12,
+                    "p {p} r {r} cur {cur}: unstable root {u}"
+                );
+            }
+        }
+        // Bistable: the branch follows the current value's side.
+        assert!(cubic_root(-3.0, 0.1, 1.0) > 1.0 && cubic_root(-3.0, 0.1, -1.0) < -1.0);
+    }
+}
+
+impl<T: Real> LayeredNet<T> {
+    /// [`Self::relax_until`] for [`super::Solver::RedBlack`]: at most `max_sweeps` sweeps,
+    /// stopping once ‖∂Φ/∂s‖∞ ≤ `tol` (checked before each sweep only when `tol > 0`: a check
+    /// costs a force evaluation). Returns the sweeps taken.
+    pub(super) fn relax_blocks(
+        &self,
+        st: &mut BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        max_sweeps: usize,
+        tol: f64,
+        par: Par,
+    ) -> Result<usize> {
+        self.block_sweep_supported()?;
+        let mut taken = 0;
+        for s in 0..max_sweeps {
+            if tol > 0.0 {
+                self.forces(st, ws, nudge, par);
+                let r = self.force_norm(st, ws);
+                if r <= tol {
+                    break;
+                }
+                if r.is_nan() {
+                    self.check_state(st, s)?;
+                    return Err(Error::Diverged(format!("non-finite forces at sweep {s}")));
+                }
+            }
+            self.block_sweep(st, ws, nudge, par);
+            taken += 1;
+            if s % 8 == 7 || s + 1 == max_sweeps {
+                self.check_state(st, s)?;
+            }
+        }
+        Ok(taken)
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+    use crate::layered::{Arch, Solver};
+    use crate::model::FhnParams;
+    use faer::Mat;
+    use rand::SeedableRng;
+
+    /// Red-black sweeps reach the equilibrium Jacobi steps reach (free and nudged, with a
+    /// dynamic inhibitor and with ε = 0), to 1e-9, in far fewer sweeps than steps. (Leak 3 keeps
+    /// p > 0: one equilibrium; bistable units may settle on another branch than Jacobi's.)
+    #[test]
+    fn sweeps_reach_the_jacobi_equilibrium_in_fewer_iterations() {
+        for eps in [0.85, 0.0] {
+            let mut fhn = FhnParams::table1();
+            fhn.eps = eps;
+            let arch = Arch {
+                widths: vec![12, 10, 9, 8, 4],
+                kind: Kind::Fhn,
+                fhn,
+                inhibitor_coupling: false,
+                leak: 3.0,
+            };
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+            let mut net = LayeredNet::<f64>::random(arch, 0.5, true, &mut rng).unwrap();
+            net.biases[1][2] = 0.3;
+            let x = Mat::from_fn(12, 3, |i, j| ((i * 7 + j * 3) % 5) as f64 * 0.6);
+            let y = Mat::from_fn(4, 3, |i, j| if i == j { 0.5 } else { -0.5 });
+            // Nudged phases start from the free equilibrium, as in training (with β < 0 the
+            // output units can be bistable: the phase must stay on the free state's branch).
+            let mut ws = net.workspace(3);
+            let mut free = net.init_state(x.clone());
+            net.prepare_input(&free, &mut ws, Par::Seq);
+            net.relax_until(
+                &mut free,
+                &mut ws,
+                None,
+                0.5,
+                100_000,
+                1e-12,
+                Solver::Jacobi,
+                Par::Seq,
+            )
+            .unwrap();
+            for nudge in [
+                None,
+                Some(Nudge {
+                    target: &y,
+                    beta: 0.7,
+                }),
+                Some(Nudge {
+                    target: &y,
+                    beta: -0.7,
+                }),
+            ] {
+                let mut a = if nudge.is_some() {
+                    free.clone()
+                } else {
+                    net.init_state(x.clone())
+                };
+                let mut b = a.clone();
+                let steps = net
+                    .relax_until(
+                        &mut a,
+                        &mut ws,
+                        nudge,
+                        0.5,
+                        100_000,
+                        1e-11,
+                        Solver::Jacobi,
+                        Par::Seq,
+                    )
+                    .unwrap();
+                let sweeps = net
+                    .relax_until(
+                        &mut b,
+                        &mut ws,
+                        nudge,
+                        0.5,
+                        100_000,
+                        1e-11,
+                        Solver::RedBlack,
+                        Par::Seq,
+                    )
+                    .unwrap();
+                assert!(net.residual(&b, &mut ws, nudge, Par::Seq) <= 1e-11);
+                assert!(
+                    net.residual(&a, &mut ws, nudge, Par::Seq) <= 1e-11,
+                    "jacobi: {steps} steps"
+                );
+                for l in 1..5 {
+                    for (p, q) in a.u[l]
+                        .col_iter()
+                        .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
+                        .zip(
+                            b.u[l]
+                                .col_iter()
+                                .flat_map(|c| c.iter().copied().collect::<Vec<_>>()),
+                        )
+                    {
+                        let beta = nudge.map_or(0.0, |n| n.beta);
+                        assert!(
+                            (p - q).abs() < 1e-9,
+                            "eps {eps}, β {beta}, layer {l}: {p} vs {q}"
+                        );
+                    }
+                }
+                assert!(
+                    3 * sweeps < steps,
+                    "eps {eps}: {sweeps} sweeps vs {steps} Jacobi steps"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_networks_are_refused() {
+        let arch = Arch {
+            widths: vec![3, 2],
+            kind: Kind::Hopfield,
+            fhn: FhnParams::table1(),
+            inhibitor_coupling: false,
+            leak: 0.0,
+        };
+        let net = LayeredNet::<f64>::zeros(arch).unwrap();
+        assert!(net.block_sweep_supported().is_err());
+    }
+}
