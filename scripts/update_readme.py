@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fills the generated blocks of README.md and docs/PERFORMANCE.md (between `<!-- generated:NAME -->` and
+"""Fills the generated blocks of README.md, docs/PERFORMANCE.md and docs/TRAINING.md (between `<!-- generated:NAME -->` and
 `<!-- /generated -->`) from files the tools wrote under results/. Run after new results land;
 `--check` exits 1 when README.md is out of date."""
 import json, re, statistics, sys, tomllib
@@ -127,23 +127,32 @@ def setup():
             )
 
 
-def gpu(section):
-    """A section of scripts/gpu_table.py (results/bench/gpu-h200/)."""
+def table(script, section):
+    """A section printed by scripts/<script> (each reads the results files itself)."""
     import subprocess
-    out = subprocess.run([sys.executable, str(root / "scripts" / "gpu_table.py"), section],
+    out = subprocess.run([sys.executable, str(root / "scripts" / script), section],
                          capture_output=True, text=True, check=True).stdout
     return out.strip()
 
 
+def gpu(section):
+    """A section of scripts/gpu_table.py (results/bench/gpu-h200/)."""
+    return table("gpu_table.py", section)
+
+
 blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "side_by_side": side_by_side,
           "gpu_agreement": lambda: gpu("agreement"), "gpu_speed": lambda: gpu("speed"),
-          "gpu_epochs": lambda: gpu("epochs")}
+          "gpu_epochs": lambda: gpu("epochs"),
+          "deep_probe": lambda: table("deep_tables.py", "probe"),
+          "deep_solvers": lambda: table("deep_tables.py", "solvers"),
+          "deep_levers": lambda: table("deep_tables.py", "levers")}
 stale = []
-for doc in [root / "README.md", root / "docs" / "PERFORMANCE.md"]:
+for doc in [root / "README.md", root / "docs" / "PERFORMANCE.md", root / "docs" / "TRAINING.md"]:
     text = doc.read_text()
+    # The body never contains a closing marker, so an empty block cannot swallow the next one.
     new = re.sub(
-        r"(<!-- generated:(\w+) -->\n)(.*?)(\n<!-- /generated -->)",
-        lambda m: m[1] + blocks[m[2]]() + m[4],
+        r"(<!-- generated:(\w+) -->\n)((?:(?!<!-- /generated -->).)*?)(<!-- /generated -->)",
+        lambda m: m[1] + blocks[m[2]]() + "\n" + m[4],
         text,
         flags=re.S,
     )

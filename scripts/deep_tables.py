@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Tables of the deep-network work (issue 11) from files the tool wrote: gradient quality
+(`fhn probe`, results/probe/), equilibrium solvers on the trained deep network
+(`fhn bench-solvers`, results/bench/solvers-deep-s1.json), and the one-epoch levers
+(`scripts/deep_levers.sh`, results/ablations/deep-*/). `python3 scripts/deep_tables.py [SECTION]`."""
+import json, sys, tomllib
+from pathlib import Path
+
+res = Path(__file__).resolve().parent.parent / "results"
+
+
+def probe():
+    out = ["| checkpoint | epoch | examples | cosine per weight layer (input → output) | relative error per layer |",
+           "|---|---|---|---|---|"]
+    for f in sorted((res / "probe").glob("*.json")):
+        d = json.loads(f.read_text())
+        q = d["quality"]
+        out.append(f"| {d['checkpoint']} | {d['epoch']} | {q['examples']} | "
+                   + ", ".join(f"{c:.3f}" for c in q["cosine"]) + " | "
+                   + ", ".join(f"{r:.2f}" for r in q["relative_error"]) + " |")
+    return "\n".join(out)
+
+
+def solvers():
+    d = json.loads((res / "bench" / "solvers-deep-s1.json").read_text())
+    out = ["| solver | precision | to 1e-4: iterations | seconds | to 1e-6: iterations | seconds |", "|---|---|---|---|---|---|"]
+    rows = {}
+    for r in d["rows"]:
+        rows.setdefault((r["solver"], r["precision"]), {})[r["tol"]] = r
+    for (solver, prec), by in rows.items():
+        cells = []
+        for tol in (1e-4, 1e-6):
+            r = by[tol]
+            if r["diverged"]:
+                cells += ["diverged", "—"]
+            else:
+                cells += [str(r["steps"]) if r["reached"] else f">{r['steps']}", f"{r['seconds']:.2f}"]
+        out.append(f"| {solver} | {prec} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def levers():
+    out = ["| run | differs from the `deep` preset | examples/s (1 thread) | train error | val error | free residual |",
+           "|---|---|---|---|---|---|"]
+    base = None
+    for d in sorted(res.glob("ablations/deep-*/")):
+        if not (d / "metrics.jsonl").exists() or not list(d.glob("*.toml")):
+            continue  # still running
+        cfg = tomllib.loads(next(d.glob("*.toml")).read_text())
+        m = json.loads((d / "metrics.jsonl").read_text().splitlines()[-1])
+        t = cfg["training"]
+        diff = []
+        if t["solver"] != "jacobi":
+            diff.append(f"solver {t['solver']}")
+        if t["dt"] != 0.5 and t["solver"] == "jacobi":
+            diff.append(f"dt {t['dt']}")
+        if (t["free_steps"], t["nudge_steps"]) != (150, 50):
+            diff.append(f"{t['free_steps']}/{t['nudge_steps']} steps")
+        out.append(f"| {d.name} | {', '.join(diff) or '—'} | {m['examples_per_second']:.0f} | {100 * m['train_error']:.2f} % | "
+                   f"{100 * m['val_error']:.2f} % | {m['free_residual']:.1e} |")
+    return "\n".join(out)
+
+
+sections = {"probe": probe, "solvers": solvers, "levers": levers}
+for name in sys.argv[1:] or sections:
+    print(sections[name]())
+    print()
