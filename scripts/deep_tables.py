@@ -21,12 +21,14 @@ def probe():
     return "\n".join(out)
 
 
-def solvers():
-    d = json.loads((res / "bench" / "solvers-deep-s1.json").read_text())
-    out = ["| solver | precision | to 1e-4: iterations | seconds | to 1e-6: iterations | seconds |", "|---|---|---|---|---|---|"]
+def solver_table(name, caption):
+    d = json.loads((res / "bench" / name).read_text())
     rows = {}
     for r in d["rows"]:
         rows.setdefault((r["solver"], r["precision"]), {})[r["tol"]] = r
+    batch = d["rows"][0]["batch"]
+    out = [f"{caption} (`{d['checkpoint']}`, batch {batch}):", "",
+           "| solver | precision | to 1e-4: iterations | seconds | to 1e-6: iterations | seconds |", "|---|---|---|---|---|---|"]
     for (solver, prec), by in rows.items():
         cells = []
         for tol in (1e-4, 1e-6):
@@ -39,11 +41,16 @@ def solvers():
     return "\n".join(out)
 
 
+def solvers():
+    return solver_table("solvers-deep-s1.json", "The trained deep network") + "\n\n" + \
+        solver_table("solvers-paper-s1-b8.json", "The paper preset's network at epoch 13")
+
+
 def levers():
-    out = ["| run | differs from the `deep` preset | examples/s (1 thread) | train error | val error | free residual |",
+    out = ["| run | differs from its preset (`deep`; `paper` for paper-*) | examples/s (1 thread) | train error | val error | free residual |",
            "|---|---|---|---|---|---|"]
     base = None
-    for d in sorted(res.glob("ablations/deep-*/")):
+    for d in sorted(list(res.glob("ablations/deep-*/")) + list(res.glob("ablations/paper*-1epoch/"))):
         if not (d / "metrics.jsonl").exists() or not list(d.glob("*.toml")):
             continue  # still running
         cfg = tomllib.loads(next(d.glob("*.toml")).read_text())
@@ -52,9 +59,12 @@ def levers():
         diff = []
         if t["solver"] != "jacobi":
             diff.append(f"solver {t['solver']}")
+        paper = d.name.startswith("paper")
+        if paper and t["solver"] == "euler":
+            diff = []
         if t["dt"] != 0.5 and t["solver"] == "jacobi":
             diff.append(f"dt {t['dt']}")
-        if (t["free_steps"], t["nudge_steps"]) != (150, 50):
+        if (t["free_steps"], t["nudge_steps"]) != ((55, 14) if paper else (150, 50)):
             diff.append(f"{t['free_steps']}/{t['nudge_steps']} steps")
         out.append(f"| {d.name} | {', '.join(diff) or '—'} | {m['examples_per_second']:.0f} | {100 * m['train_error']:.2f} % | "
                    f"{100 * m['val_error']:.2f} % | {m['free_residual']:.1e} |")

@@ -6,7 +6,15 @@ use crate::layered::{Arch, Kind, Solver};
 use crate::model::FhnParams;
 
 /// Names of the built-in presets.
-pub const PRESETS: &[&str] = &["quick", "paper", "best", "deep", "hopfield", "tiny"];
+pub const PRESETS: &[&str] = &[
+    "quick",
+    "paper",
+    "paper-converged",
+    "best",
+    "deep",
+    "hopfield",
+    "tiny",
+];
 
 impl TrainConfig {
     /// A built-in preset (see docs/TRAINING.md for what each is for).
@@ -61,6 +69,19 @@ impl TrainConfig {
                 data,
                 training: paper_training,
             },
+            // The paper's network, Table I parameters, β, steps' learning rates and init; only
+            // the solver changed so that the phases converge (no other solver converges this
+            // network: results/bench/solvers-paper-s1-b8.txt): exact red-black layer sweeps,
+            // 100 free / 40 nudge sweeps.
+            "paper-converged" => {
+                let mut c = Self::preset("paper")?;
+                c.name = name.into();
+                c.training.solver = Solver::RedBlack;
+                c.training.free_steps = 100;
+                c.training.nudge_steps = 40;
+                c.training.eval_steps = 100;
+                c
+            }
             // Our settings (docs/TRAINING.md): a leak conductance g₀ = 2, inputs × 12, the
             // diagonally preconditioned solver, ±0.5 targets, β = 0.5, 60/20 steps.
             "best" | "quick" | "tiny" | "deep" => {
