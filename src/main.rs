@@ -36,7 +36,7 @@ enum Command {
     /// Time (or dump for a cross-check) the EqProp training step; see bench/reference/.
     BenchStep(cli::bench::BenchStepArgs),
     /// Steps and time to reach residuals 1e-4 / 1e-6 per equilibrium solver on a test batch.
-    BenchSolvers(cli::bench::BenchSolversArgs),
+    BenchSolvers(cli::solvers::BenchSolversArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         Command::Probe(a) => cli::train::probe(a),
         Command::Hamiltonian(a) => cli::hamiltonian::hamiltonian(a),
         Command::BenchStep(a) => cli::bench::bench_step(a),
-        Command::BenchSolvers(a) => cli::bench::bench_solvers(a),
+        Command::BenchSolvers(a) => cli::solvers::bench_solvers(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -307,4 +307,5 @@ fn load_split<B: Backend>(
     be.fill(&mut p.stats, 0, n, 0.0)
 }
 
+mod epoch;
 mod step;

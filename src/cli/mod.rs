@@ -11,6 +11,7 @@ macro_rules! outln {
 pub mod bench;
 pub mod hamiltonian;
 pub mod physics;
+pub mod solvers;
 pub mod train;
 
 use fhn_eqprop::{Error, Result};

@@ -3,7 +3,8 @@
 //! keeps weights and momentum for the whole epoch; the trainer reads the per-batch statistics
 //! every [`CHUNK`] batches (progress, divergence) and the weights at the end of the epoch.
 
-use super::{optim, progress_bar, EpochMetrics, Trainer};
+use super::run_dir::progress_bar;
+use super::{optim, EpochMetrics, Trainer};
 use crate::backend::{BatchStats, DeviceKind};
 use crate::error::{Error, Result};
 use std::time::Instant;

@@ -30,7 +30,7 @@ pub use eval::{evaluate, load_data, Evaluation};
 use faer::Mat;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use run_dir::{append_metrics, keep_metrics_through, summarise, RunLock};
+use run_dir::{append_metrics, keep_metrics_through, progress_bar, summarise, RunLock};
 pub use run_dir::{plot_curves, read_metrics, EpochMetrics, RunSummary};
 use shards::Shards;
 use std::io::Write;
@@ -392,24 +392,4 @@ impl Trainer {
         crate::io::write_atomic(&self.dir.join("results.json"), &body)?;
         Ok(summary)
     }
-}
-
-/// The epoch progress bar (examples, rate, running error and residual).
-fn progress_bar(len: u64, epoch: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "epoch {prefix} [{bar:30}] {pos}/{len} {rate} eta {eta} {msg}",
-        )
-        .expect("template")
-        .with_key(
-            "rate",
-            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} examples/s", s.per_sec());
-            },
-        )
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(epoch.to_string());
-    bar
 }
