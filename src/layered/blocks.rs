@@ -19,6 +19,18 @@ use faer::{Accum, Par};
 
 /// The real root of `u³ + p u − r = 0` reached from `cur` (see the module docs).
 pub(crate) fn cubic_root(p: f64, r: f64, cur: f64) -> f64 {
+    if p > 0.0 {
+        // Monotone cubic, one root: Newton from the current value (close after the first
+        // sweeps) converges in two or three steps; the closed form below only when it has not.
+        let mut u = cur;
+        for _ in 0..4 {
+            let step = (u * u * u + p * u - r) / (3.0 * u * u + p);
+            u -= step;
+            if step.abs() <= 1e-10 * (1.0 + u.abs()) {
+                return u;
+            }
+        }
+    }
     let disc = (r / 2.0).powi(2) + (p / 3.0).powi(3);
     let mut u = if disc >= 0.0 {
         // One real root (Cardano, in the form without cancellation).
@@ -163,6 +175,11 @@ mod tests {
                     "p {p} r {r} cur {cur}: unstable root {u}"
                 );
             }
+        }
+        // p > 0 from far away: Newton's fast path or its fallback still lands on the root.
+        for cur in [-1e6, 1e6, f64::MAX.sqrt()] {
+            let u = cubic_root(0.3, 2.0, cur);
+            assert!((u * u * u + 0.3 * u - 2.0).abs() < 1e-12, "{cur}: {u}");
         }
         // Bistable: the branch follows the current value's side.
         assert!(cubic_root(-3.0, 0.1, 1.0) > 1.0 && cubic_root(-3.0, 0.1, -1.0) < -1.0);
