@@ -61,13 +61,12 @@ pub(crate) fn cubic_root(p: f64, r: f64, cur: f64) -> f64 {
     u
 }
 
-impl<T: Real> LayeredNet<T> {
-    /// Whether [`Self::block_sweep`] applies: FHN without inhibitor coupling (and α ≠ 0 when
-    /// the inhibitor is dynamic).
+impl super::Arch {
+    /// Whether red-black sweeps apply: FHN without inhibitor coupling (and α ≠ 0 when the
+    /// inhibitor is dynamic).
     pub fn block_sweep_supported(&self) -> Result<()> {
-        let a = &self.arch;
-        if a.kind != Kind::Fhn
-            || (a.has_inhibitor() && (a.inhibitor_coupling || a.fhn.alpha == 0.0))
+        if self.kind != Kind::Fhn
+            || (self.has_inhibitor() && (self.inhibitor_coupling || self.fhn.alpha == 0.0))
         {
             return Err(Error::Invalid(
                 "solver = \"redblack\" needs kind = \"fhn\" without inhibitor coupling (and α ≠ 0)"
@@ -76,7 +75,9 @@ impl<T: Real> LayeredNet<T> {
         }
         Ok(())
     }
+}
 
+impl<T: Real> LayeredNet<T> {
     /// One red-black sweep: odd layers, then even layers, each set to the root of its cubic.
     pub fn block_sweep(
         &self,
@@ -199,7 +200,7 @@ impl<T: Real> LayeredNet<T> {
         tol: f64,
         par: Par,
     ) -> Result<usize> {
-        self.block_sweep_supported()?;
+        self.arch.block_sweep_supported()?;
         let mut taken = 0;
         for s in 0..max_sweeps {
             if tol > 0.0 {
@@ -348,6 +349,6 @@ mod sweep_tests {
             leak: 0.0,
         };
         let net = LayeredNet::<f64>::zeros(arch).unwrap();
-        assert!(net.block_sweep_supported().is_err());
+        assert!(net.arch.block_sweep_supported().is_err());
     }
 }

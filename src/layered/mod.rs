@@ -528,7 +528,7 @@ impl<T: Real> LayeredNet<T> {
         solver: Solver,
         par: Par,
     ) {
-        if solver == Solver::RedBlack && self.block_sweep_supported().is_ok() {
+        if solver == Solver::RedBlack && self.arch.block_sweep_supported().is_ok() {
             return self.block_sweep(st, ws, nudge, par);
         }
         self.forces(st, ws, nudge, par);

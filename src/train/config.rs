@@ -240,12 +240,12 @@ impl TrainConfig {
             return bad("init.scale and data.input_scale must be > 0".into());
         }
         if t.solver == Solver::RedBlack {
-            let probe = crate::layered::LayeredNet::<f32> {
-                arch: self.model.clone(),
-                weights: vec![],
-                biases: vec![],
-            };
-            probe.block_sweep_supported()?;
+            self.model.block_sweep_supported()?;
+        }
+        if t.probe_examples > 0
+            && (self.model.kind != crate::layered::Kind::Fhn || self.model.fhn.eps == 0.0)
+        {
+            return bad("training.probe_examples needs kind = \"fhn\" with eps > 0 (the exact gradient uses the graph view)".into());
         }
         if t.solver == Solver::Anderson && t.anderson_memory == 0 {
             return bad("training.anderson_memory must be ≥ 1 with solver = \"anderson\"".into());
@@ -288,6 +288,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bad.toml:"), "{e}");
+        // Tools that need the FHN graph view or a local inhibitor refuse other models.
+        let mut h = TrainConfig::preset("hopfield").unwrap();
+        h.training.probe_examples = 4;
+        assert!(h
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("probe_examples"));
+        let mut r = TrainConfig::preset("quick").unwrap();
+        r.training.solver = Solver::RedBlack;
+        assert!(r.validate().is_ok());
+        r.model.inhibitor_coupling = true;
+        assert!(r.validate().unwrap_err().to_string().contains("redblack"));
     }
 
     proptest::proptest! {
