@@ -53,6 +53,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The message of an [`Error::Invalid`] without its prefix (other errors: their display),
+    /// for callers that place it in their own context (a file and line).
+    pub fn message(self) -> String {
+        match self {
+            Error::Invalid(m) => m,
+            e => e.to_string(),
+        }
+    }
+
     /// Wraps an I/O error with the file it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {

@@ -30,19 +30,25 @@ pub struct Graph {
 
 impl Graph {
     /// Builds a graph, rejecting self-loops, unknown nodes and non-finite conductances.
-    pub fn new(n: usize, edges: Vec<Edge>) -> Result<Self, String> {
+    pub fn new(n: usize, edges: Vec<Edge>) -> crate::Result<Self> {
         for (i, e) in edges.iter().enumerate() {
             if e.a >= n || e.b >= n {
-                return Err(format!(
+                return Err(crate::Error::Invalid(format!(
                     "edge {i} ({}, {}) names a node outside 0..{n}",
                     e.a, e.b
-                ));
+                )));
             }
             if e.a == e.b {
-                return Err(format!("edge {i} is a self-loop at node {}", e.a));
+                return Err(crate::Error::Invalid(format!(
+                    "edge {i} is a self-loop at node {}",
+                    e.a
+                )));
             }
             if !e.g.is_finite() {
-                return Err(format!("edge {i} has a non-finite conductance {}", e.g));
+                return Err(crate::Error::Invalid(format!(
+                    "edge {i} has a non-finite conductance {}",
+                    e.g
+                )));
             }
         }
         Ok(Self { n, edges })
@@ -227,12 +233,15 @@ mod tests {
         let e = |a, b, g| Edge { a, b, g };
         assert!(Graph::new(3, vec![e(0, 0, 1.0)])
             .unwrap_err()
+            .to_string()
             .contains("self-loop"));
         assert!(Graph::new(3, vec![e(0, 3, 1.0)])
             .unwrap_err()
+            .to_string()
             .contains("outside"));
         assert!(Graph::new(3, vec![e(0, 1, f64::INFINITY)])
             .unwrap_err()
+            .to_string()
             .contains("non-finite"));
     }
 }

@@ -54,7 +54,7 @@ impl FhnParams {
     }
 
     /// Checks that every parameter is finite and that time constants and ε are positive.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> crate::Result<()> {
         let all = [
             ("tau_u", self.tau_u),
             ("tau_v", self.tau_v),
@@ -66,7 +66,9 @@ impl FhnParams {
         ];
         for (name, x) in all {
             if !x.is_finite() {
-                return Err(format!("parameter {name} is not finite ({x})"));
+                return Err(crate::Error::Invalid(format!(
+                    "parameter {name} is not finite ({x})"
+                )));
             }
         }
         for (name, x) in [
@@ -75,7 +77,9 @@ impl FhnParams {
             ("eps", self.eps),
         ] {
             if x <= 0.0 {
-                return Err(format!("parameter {name} must be > 0, got {x}"));
+                return Err(crate::Error::Invalid(format!(
+                    "parameter {name} must be > 0, got {x}"
+                )));
             }
         }
         Ok(())
@@ -211,6 +215,6 @@ mod tests {
         p.eps = 0.0;
         assert!(p.validate().is_err());
         p.eps = f64::NAN;
-        assert!(p.validate().unwrap_err().contains("eps"));
+        assert!(p.validate().unwrap_err().to_string().contains("eps"));
     }
 }

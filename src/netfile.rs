@@ -141,7 +141,7 @@ fn params_from(raw: Option<RawParams>) -> std::result::Result<FhnParams, String>
     set(&mut p.eps, r.eps);
     set(&mut p.alpha, r.alpha);
     set(&mut p.beta, r.beta);
-    p.validate()?;
+    p.validate().map_err(Error::message)?;
     Ok(p)
 }
 
@@ -179,7 +179,7 @@ pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec> {
     let n = raw.nodes;
     let graph = |key: &str, list: &[(usize, usize, f64)]| -> Result<Graph> {
         let edges: Vec<Edge> = list.iter().map(|&(a, b, g)| Edge { a, b, g }).collect();
-        Graph::new(n, edges).map_err(|m| {
+        Graph::new(n, edges).map_err(Error::message).map_err(|m| {
             let idx: usize = m
                 .split_whitespace()
                 .nth(1)
@@ -210,7 +210,8 @@ pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec> {
         .iter()
         .map(|&(node, u, v)| Clamp { node, u, v })
         .collect();
-    let network = FhnNetwork::new(params, g1, g2, current, clamps).map_err(|m| err(None, m))?;
+    let network =
+        FhnNetwork::new(params, g1, g2, current, clamps).map_err(|e| err(None, e.message()))?;
     let cost = if raw.outputs.is_empty() {
         None
     } else {

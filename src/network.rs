@@ -97,32 +97,43 @@ impl FhnNetwork {
         inhibitor: Graph,
         current: Vec<f64>,
         clamps: Vec<Clamp>,
-    ) -> Result<Self, String> {
+    ) -> crate::Result<Self> {
         params.validate()?;
         let n = activator.n;
         if n == 0 {
-            return Err("the network has no nodes".into());
+            return Err(crate::Error::Invalid("the network has no nodes".into()));
         }
         if inhibitor.n != n || current.len() != n {
-            return Err(format!(
+            return Err(crate::Error::Invalid(format!(
                 "size mismatch: activator graph {n} nodes, inhibitor graph {}, currents {}",
                 inhibitor.n,
                 current.len()
-            ));
+            )));
         }
         if let Some(i) = current.iter().position(|c| !c.is_finite()) {
-            return Err(format!("current at node {i} is not finite"));
+            return Err(crate::Error::Invalid(format!(
+                "current at node {i} is not finite"
+            )));
         }
         let mut clamped = vec![false; n];
         for c in &clamps {
             if c.node >= n {
-                return Err(format!("clamp names node {} outside 0..{n}", c.node));
+                return Err(crate::Error::Invalid(format!(
+                    "clamp names node {} outside 0..{n}",
+                    c.node
+                )));
             }
             if clamped[c.node] {
-                return Err(format!("node {} is clamped twice", c.node));
+                return Err(crate::Error::Invalid(format!(
+                    "node {} is clamped twice",
+                    c.node
+                )));
             }
             if !c.u.is_finite() || !c.v.is_finite() {
-                return Err(format!("clamp at node {} is not finite", c.node));
+                return Err(crate::Error::Invalid(format!(
+                    "clamp at node {} is not finite",
+                    c.node
+                )));
             }
             clamped[c.node] = true;
         }
@@ -607,15 +618,15 @@ pub(crate) mod tests {
         let p = FhnParams::table1();
         let g = Graph::path(3, 1.0);
         let err = FhnNetwork::new(p, g.clone(), g.clone(), vec![0.0; 2], vec![]).unwrap_err();
-        assert!(err.contains("size mismatch"));
+        assert!(err.to_string().contains("size mismatch"));
         let clamp = Clamp {
             node: 5,
             u: 0.0,
             v: 0.0,
         };
         let err = FhnNetwork::new(p, g.clone(), g.clone(), vec![0.0; 3], vec![clamp]).unwrap_err();
-        assert!(err.contains("outside"));
+        assert!(err.to_string().contains("outside"));
         let err = FhnNetwork::new(p, Graph::empty(0), Graph::empty(0), vec![], vec![]).unwrap_err();
-        assert!(err.contains("no nodes"));
+        assert!(err.to_string().contains("no nodes"));
     }
 }

@@ -132,8 +132,7 @@ pub fn simulate_path(
         .max_by(|a, b| a.u0.total_cmp(&b.u0))
         .ok_or_else(|| crate::Error::Invalid("no stable homogeneous state".into()))?;
     let g = Graph::path(n, 1.0);
-    let net =
-        FhnNetwork::new(p, g.clone(), g, vec![0.0; n], vec![]).map_err(crate::Error::Invalid)?;
+    let net = FhnNetwork::new(p, g.clone(), g, vec![0.0; n], vec![])?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut s = State {
         u: (0..n)

@@ -121,15 +121,14 @@ impl ResNet {
                 }
             }
         }
-        let g1 = Graph::new(ground + 1, act).map_err(Error::Invalid)?;
-        let g2 = Graph::new(ground + 1, path).map_err(Error::Invalid)?;
+        let g1 = Graph::new(ground + 1, act)?;
+        let g2 = Graph::new(ground + 1, path)?;
         let clamp = Clamp {
             node: ground,
             u: 0.0,
             v: 0.0,
         };
         FhnNetwork::new(self.params, g1, g2, vec![0.0; ground + 1], vec![clamp])
-            .map_err(Error::Invalid)
     }
 
     /// Newton's method with the block-tridiagonal (layer-by-layer) sweep as linear solver.

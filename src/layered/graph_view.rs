@@ -74,11 +74,10 @@ impl LayeredNet<f64> {
         }
         FhnNetwork::new(
             self.arch.fhn,
-            Graph::new(n, edges).map_err(Error::Invalid)?,
-            Graph::new(n, inhibitor).map_err(Error::Invalid)?,
+            Graph::new(n, edges)?,
+            Graph::new(n, inhibitor)?,
             current,
             clamps,
         )
-        .map_err(Error::Invalid)
     }
 }

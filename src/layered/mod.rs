@@ -101,7 +101,7 @@ impl Arch {
             if p.eps == 0.0 {
                 p.eps = 1.0; // inhibitor switched off: ε = 0 is allowed here
             }
-            p.validate().map_err(Error::Invalid)?;
+            p.validate()?;
         }
         if !self.leak.is_finite() {
             return Err(Error::Invalid("leak must be finite".into()));
