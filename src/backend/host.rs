@@ -1,7 +1,7 @@
 //! The CPU implementation of the backend primitives: plain loops and faer's GEMM, one thread.
 //! It is the reference the CUDA kernels are checked against, element by element.
 
-use super::{Backend, Gemm, Layout, LoadArgs, RelaxArgs, Slots, View};
+use super::{check, Backend, Gemm, Layout, LoadArgs, RelaxArgs, Slots, View};
 use crate::error::{Error, Result};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -12,13 +12,6 @@ pub struct Host;
 
 fn mat(buf: &[f32], v: View) -> MatRef<'_, f32> {
     MatRef::from_column_major_slice_with_stride(&buf[v.off..], v.rows, v.cols, v.ld)
-}
-
-fn same_len(a: usize, b: usize) -> Result<()> {
-    if a != b {
-        return Err(Error::Device(format!("buffer lengths differ: {a} vs {b}")));
-    }
-    Ok(())
 }
 
 /// Batch row of the statistics buffer named by the counter.
@@ -49,31 +42,26 @@ impl Backend for Host {
     }
 
     fn upload(&self, src: &[f32], dst: &mut Vec<f32>) -> Result<()> {
-        if src.len() > dst.len() {
-            return Err(Error::Device("upload larger than its buffer".into()));
-        }
+        check::range("upload", 0, src.len(), dst.len())?;
         dst[..src.len()].copy_from_slice(src);
         Ok(())
     }
 
     fn download(&self, src: &Vec<f32>, dst: &mut [f32]) -> Result<()> {
-        if dst.len() > src.len() {
-            return Err(Error::Device("download larger than its buffer".into()));
-        }
+        check::range("download", 0, dst.len(), src.len())?;
         dst.copy_from_slice(&src[..dst.len()]);
         Ok(())
     }
 
     fn copy(&self, src: &Vec<f32>, dst: &mut Vec<f32>) -> Result<()> {
-        same_len(src.len(), dst.len())?;
+        check::same("copy", &[src.len(), dst.len()])?;
         dst.copy_from_slice(src);
         Ok(())
     }
 
     fn fill(&self, dst: &mut Vec<f32>, off: usize, len: usize, value: f32) -> Result<()> {
-        let end = off.checked_add(len).filter(|&e| e <= dst.len());
-        let end = end.ok_or_else(|| Error::Device("fill outside its buffer".into()))?;
-        dst[off..end].fill(value);
+        check::range("fill", off, len, dst.len())?;
+        dst[off..off + len].fill(value);
         Ok(())
     }
 
@@ -236,9 +224,7 @@ impl Backend for Host {
         delta: &mut Vec<f32>,
         sum: &mut Vec<f32>,
     ) -> Result<()> {
-        for l in [b.len(), delta.len(), sum.len()] {
-            same_len(a.len(), l)?;
-        }
+        check::same("diff_sum", &[a.len(), b.len(), delta.len(), sum.len()])?;
         for i in 0..a.len() {
             delta[i] = a[i] - b[i];
             sum[i] = a[i] + b[i];
@@ -254,8 +240,7 @@ impl Backend for Host {
         out: &mut Vec<f32>,
         off: usize,
     ) -> Result<()> {
-        v.check(x.len().min(y.len()))?;
-        View::dense(v.rows, 1).check(out.len().saturating_sub(off))?;
+        check::rows(v, x.len().min(y.len()), off, out.len())?;
         for i in 0..v.rows {
             let mut s = 0.0;
             for j in 0..v.cols {
@@ -268,8 +253,7 @@ impl Backend for Host {
     }
 
     fn row_sum(&self, x: &Vec<f32>, v: View, c: f32, out: &mut Vec<f32>, off: usize) -> Result<()> {
-        v.check(x.len())?;
-        View::dense(v.rows, 1).check(out.len().saturating_sub(off))?;
+        check::rows(v, x.len(), off, out.len())?;
         for j in 0..v.cols {
             for i in 0..v.rows {
                 out[off + i] += c * x[v.off + i + j * v.ld];
@@ -287,10 +271,7 @@ impl Backend for Host {
         kb: usize,
         c: f32,
     ) -> Result<()> {
-        gv.check(g.len())?;
-        if ja + gv.cols > s.len() || kb + gv.rows > s.len() {
-            return Err(Error::Device("add_outer: vector outside its buffer".into()));
-        }
+        check::outer(gv, g.len(), ja, kb, s.len())?;
         for j in 0..gv.cols {
             for k in 0..gv.rows {
                 g[gv.off + k + j * gv.ld] += c * (s[ja + j] + s[kb + k]);
@@ -309,10 +290,8 @@ impl Backend for Host {
         lr: f32,
         norms: Option<&mut Vec<f32>>,
     ) -> Result<()> {
+        check::range("heavy_ball", off, len, w.len().min(g.len()).min(m.len()))?;
         let end = off + len;
-        if end > w.len() || end > g.len() || end > m.len() {
-            return Err(Error::Device("heavy_ball outside its buffers".into()));
-        }
         let (mut m2, mut w2) = (0.0f32, 0.0f32);
         for i in off..end {
             let step = mu * m[i] - lr * g[i];

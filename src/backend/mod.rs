@@ -67,6 +67,46 @@ impl View {
     }
 }
 
+/// Bounds checks shared by every backend: a primitive checks what it will index before it
+/// touches memory (on a GPU an unchecked index is silent corruption, not a panic).
+pub(crate) mod check {
+    use super::View;
+    use crate::error::{Error, Result};
+
+    /// Entries `off..off + len` lie in a buffer of `total`.
+    pub fn range(what: &str, off: usize, len: usize, total: usize) -> Result<()> {
+        match off.checked_add(len) {
+            Some(end) if end <= total => Ok(()),
+            _ => Err(Error::Device(format!(
+                "{what}: entries {off}..+{len} outside {total}"
+            ))),
+        }
+    }
+
+    /// Every length equals the first.
+    pub fn same(what: &str, lens: &[usize]) -> Result<()> {
+        if lens.iter().any(|&l| l != lens[0]) {
+            return Err(Error::Device(format!(
+                "{what}: buffer lengths differ: {lens:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A per-row reduction over view `v` of `x` (length `x_len`) into `out[off..]`.
+    pub fn rows(v: View, x_len: usize, off: usize, out_len: usize) -> Result<()> {
+        v.check(x_len)?;
+        range("row reduction", off, v.rows, out_len)
+    }
+
+    /// `g(k, j) += c (s[ja + j] + s[kb + k])` stays inside `g` and `s`.
+    pub fn outer(gv: View, g_len: usize, ja: usize, kb: usize, s_len: usize) -> Result<()> {
+        gv.check(g_len)?;
+        range("add_outer", ja, gv.cols, s_len)?;
+        range("add_outer", kb, gv.rows, s_len)
+    }
+}
+
 /// `C ← α op(A) op(B) + β C` with β ∈ {0, 1}; op transposes a view when its flag is set.
 #[derive(Clone, Copy, Debug)]
 pub struct Gemm {

@@ -2,7 +2,7 @@
 //! after checking the buffer sizes the kernel will index.
 
 use super::{dev, grid, int, Cuda};
-use crate::backend::{Backend, Gemm, Layout, LoadArgs, RelaxArgs, Slots, View};
+use crate::backend::{check, Backend, Gemm, Layout, LoadArgs, RelaxArgs, Slots, View};
 use crate::error::{Error, Result};
 use cudarc::cublas::{sys as blas_sys, Gemm as _, GemmConfig};
 use cudarc::driver::{sys, CudaGraph, CudaSlice, PushKernelArg};
@@ -26,18 +26,14 @@ impl Backend for Cuda {
     }
 
     fn upload(&self, src: &[f32], dst: &mut CudaSlice<f32>) -> Result<()> {
-        if src.len() > dst.len() {
-            return Err(Error::Device("upload larger than its buffer".into()));
-        }
+        check::range("upload", 0, src.len(), dst.len())?;
         self.stream
             .memcpy_htod(src, &mut dst.slice_mut(..src.len()))
             .map_err(dev("upload"))
     }
 
     fn download(&self, src: &CudaSlice<f32>, dst: &mut [f32]) -> Result<()> {
-        if dst.len() > src.len() {
-            return Err(Error::Device("download larger than its buffer".into()));
-        }
+        check::range("download", 0, dst.len(), src.len())?;
         self.stream
             .memcpy_dtoh(&src.slice(..dst.len()), dst)
             .map_err(dev("download"))?;
@@ -45,18 +41,12 @@ impl Backend for Cuda {
     }
 
     fn copy(&self, src: &CudaSlice<f32>, dst: &mut CudaSlice<f32>) -> Result<()> {
-        if src.len() != dst.len() {
-            return Err(Error::Device(
-                "copy between buffers of different lengths".into(),
-            ));
-        }
+        check::same("copy", &[src.len(), dst.len()])?;
         self.stream.memcpy_dtod(src, dst).map_err(dev("copy"))
     }
 
     fn fill(&self, dst: &mut CudaSlice<f32>, off: usize, len: usize, value: f32) -> Result<()> {
-        if off + len > dst.len() {
-            return Err(Error::Device("fill outside its buffer".into()));
-        }
+        check::range("fill", off, len, dst.len())?;
         let (o, n) = (off as i64, len as i64);
         launch!(self, "fill", len, dst, &o, &n, &value)
     }
@@ -261,12 +251,7 @@ impl Backend for Cuda {
         delta: &mut Self::Buf,
         sum: &mut Self::Buf,
     ) -> Result<()> {
-        if [b.len(), delta.len(), sum.len()]
-            .iter()
-            .any(|&l| l != a.len())
-        {
-            return Err(Error::Device("diff_sum: buffer lengths differ".into()));
-        }
+        check::same("diff_sum", &[a.len(), b.len(), delta.len(), sum.len()])?;
         let n = a.len() as i64;
         launch!(self, "diff_sum", a.len(), a, b, delta, sum, &n)
     }
@@ -279,8 +264,7 @@ impl Backend for Cuda {
         out: &mut Self::Buf,
         off: usize,
     ) -> Result<()> {
-        v.check(x.len().min(y.len()))?;
-        View::dense(v.rows, 1).check(out.len().saturating_sub(off))?;
+        check::rows(v, x.len().min(y.len()), off, out.len())?;
         let (o, rows, cols, ld, oo) = (
             v.off as i64,
             int(v.rows)?,
@@ -299,8 +283,7 @@ impl Backend for Cuda {
         out: &mut Self::Buf,
         off: usize,
     ) -> Result<()> {
-        v.check(x.len())?;
-        View::dense(v.rows, 1).check(out.len().saturating_sub(off))?;
+        check::rows(v, x.len(), off, out.len())?;
         let (o, rows, cols, ld, oo) = (
             v.off as i64,
             int(v.rows)?,
@@ -320,10 +303,7 @@ impl Backend for Cuda {
         kb: usize,
         c: f32,
     ) -> Result<()> {
-        gv.check(g.len())?;
-        if ja + gv.cols > s.len() || kb + gv.rows > s.len() {
-            return Err(Error::Device("add_outer: vector outside its buffer".into()));
-        }
+        check::outer(gv, g.len(), ja, kb, s.len())?;
         let (o, rows, cols, ld, a, b) = (
             gv.off as i64,
             int(gv.rows)?,
@@ -358,9 +338,7 @@ impl Backend for Cuda {
         lr: f32,
         norms: Option<&mut Self::Buf>,
     ) -> Result<()> {
-        if off + len > w.len().min(g.len()).min(m.len()) {
-            return Err(Error::Device("heavy_ball outside its buffers".into()));
-        }
+        check::range("heavy_ball", off, len, w.len().min(g.len()).min(m.len()))?;
         let (o, n) = (off as i64, len as i64);
         match norms {
             Some(nb) => launch!(
