@@ -3,7 +3,8 @@
 //! Equilibrium Propagation and Hamiltonian inference in diffusive FitzHugh–Nagumo networks
 //! (J. Kendall). Layout:
 //!
-//! - [`model`]: one FHN unit (reaction, free energy, homogeneous states).
+//! - [`model`]: one FHN unit: parameters and the local terms (reaction, free energy), written
+//!   once for f32 and f64 ([`Real`]) and used by every model below.
 //! - [`graph`]: weighted graphs and Laplacians `L = BᵀYB`.
 //! - [`network`]: FHN networks on graphs and the mini-max potential Φ.
 //! - [`solvers`]: Euler, adaptive Dormand–Prince, Newton.
@@ -33,9 +34,11 @@ pub mod model;
 pub mod netfile;
 pub mod network;
 pub mod plot;
+pub mod real;
 pub mod solvers;
 pub mod stability;
 pub mod train;
 pub mod turing;
 
 pub use error::{Error, Result};
+pub use real::Real;

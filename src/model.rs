@@ -12,6 +12,7 @@
 //! consistent with its own f (see docs/MODEL.md §1.2). Time constants `τ_u, τ_v` and
 //! diffusion coefficients `d_u, d_v` complete the network model (paper eq. 6).
 
+use crate::real::Real;
 use serde::{Deserialize, Serialize};
 
 /// Parameters of the diffusive FitzHugh–Nagumo model, shared by every node.
@@ -85,26 +86,44 @@ impl FhnParams {
         Ok(())
     }
 
+    /// The local terms in the scalar type `T` (f32 for training, f64 for checks).
+    pub fn local<T: Real>(&self) -> Local<T> {
+        Local {
+            eps: T::lit(self.eps),
+            alpha: T::lit(self.alpha),
+            beta: T::lit(self.beta),
+            inhibitor_gain: T::lit(self.inhibitor_gain()),
+        }
+    }
+
+    /// `d_v/ε`, the scale of the inhibitor's coupling term in Φ (paper eq. 6); 0 when ε = 0,
+    /// where the inhibitor is switched off (the layered networks allow it).
+    pub fn inhibitor_gain(&self) -> f64 {
+        if self.eps == 0.0 {
+            0.0
+        } else {
+            self.d_v / self.eps
+        }
+    }
+
     /// Reaction terms f(u, v) = (u − u³ − v, ε(u − αv − β)).
     #[inline]
     pub fn reaction(&self, u: f64, v: f64) -> (f64, f64) {
-        (
-            u - u * u * u - v,
-            self.eps * (u - self.alpha * v - self.beta),
-        )
+        let l = self.local::<f64>();
+        (l.activator(u, v), l.eps * l.inhibitor(u, v))
     }
 
     /// Free energy F(u, v) = u²/2 − u⁴/4 − uv + αv²/2 + βv, with f = diag(1, −ε)∇F.
     #[inline]
     pub fn free_energy(&self, u: f64, v: f64) -> f64 {
-        let u2 = u * u;
-        0.5 * u2 - 0.25 * u2 * u2 - u * v + 0.5 * self.alpha * v * v + self.beta * v
+        self.local::<f64>().free_energy(u, v)
     }
 
     /// ∇F = (∂F/∂u, ∂F/∂v) = (u − u³ − v, −u + αv + β).
     #[inline]
     pub fn free_energy_grad(&self, u: f64, v: f64) -> (f64, f64) {
-        (u - u * u * u - v, -u + self.alpha * v + self.beta)
+        let l = self.local::<f64>();
+        (l.activator(u, v), -l.inhibitor(u, v))
     }
 
     /// Homogeneous steady states (u₀, v₀): roots of αu³ + (1 − α)u − β = 0, v₀ = (u₀ − β)/α
@@ -116,14 +135,15 @@ impl FhnParams {
         }
         let p = |u: f64| a * u * u * u + (1.0 - a) * u - b;
         let roots = real_roots(p, -4.0, 4.0, 8000);
-        roots.into_iter().map(|u| (u, u - u * u * u)).collect()
+        let l = self.local::<f64>();
+        roots.into_iter().map(|u| (u, l.activator(u, 0.0))).collect()
     }
 
     /// Growth rate (largest real part) of the Laplacian mode with eigenvalue `q ≥ 0` around
     /// the homogeneous state `u0`: eigenvalues of
     /// `[[(a − d_u q)/τ_u, −1/τ_u], [ε/τ_v, −(εα + d_v q)/τ_v]]`, a = 1 − 3u₀².
     pub fn mode_growth_rate(&self, u0: f64, q: f64) -> f64 {
-        let a = 1.0 - 3.0 * u0 * u0;
+        let a = Local::<f64>::slope(u0);
         let j11 = (a - self.d_u * q) / self.tau_u;
         let j12 = -1.0 / self.tau_u;
         let j21 = self.eps / self.tau_v;
@@ -136,6 +156,50 @@ impl FhnParams {
         } else {
             tr / 2.0
         }
+    }
+}
+
+/// The FHN local terms (paper eq. 2, docs/MODEL.md §1), written once, generic over f32/f64:
+/// the graph model, the layered networks, the CPU backend and the Hamiltonian recursions all
+/// call these (the CUDA kernels in `backend/kernels.cu` are the one other copy, in CUDA C).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Local<T> {
+    /// Inhibitor rate ε.
+    pub eps: T,
+    /// Inhibitor self-decay α.
+    pub alpha: T,
+    /// Inhibitor offset β.
+    pub beta: T,
+    /// `d_v/ε` ([`FhnParams::inhibitor_gain`]; 0 when ε = 0).
+    pub inhibitor_gain: T,
+}
+
+impl<T: Real> Local<T> {
+    /// The activator's reaction `f_u = u − u³ − v = ∂F/∂u`.
+    #[inline(always)]
+    pub fn activator(self, u: T, v: T) -> T {
+        u - u * u * u - v
+    }
+
+    /// The inhibitor's reaction without its rate, `f_v/ε = u − αv − β = −∂F/∂v`.
+    #[inline(always)]
+    pub fn inhibitor(self, u: T, v: T) -> T {
+        u - self.alpha * v - self.beta
+    }
+
+    /// `∂f_u/∂u = 1 − 3u²` (the local term of the Jacobian).
+    #[inline(always)]
+    pub fn slope(u: T) -> T {
+        T::one() - T::lit(3.0) * u * u
+    }
+
+    /// Free energy F(u, v) = u²/2 − u⁴/4 − uv + αv²/2 + βv.
+    #[inline(always)]
+    pub fn free_energy(self, u: T, v: T) -> T {
+        let u2 = u * u;
+        T::lit(0.5) * u2 - T::lit(0.25) * u2 * u2 - u * v
+            + T::lit(0.5) * self.alpha * v * v
+            + self.beta * v
     }
 }
 

@@ -17,7 +17,7 @@
 //! ∂Φ/∂g₁ₑ = ½ d_u (u_a − u_b)², ∂Φ/∂g₂ₑ = −(d_v/2ε)(v_a − v_b)², ∂Φ/∂I_k = −u_k.
 
 use crate::graph::{Csr, Graph};
-use crate::model::FhnParams;
+use crate::model::{FhnParams, Local};
 use faer::sparse::{SparseColMat, Triplet};
 use faer::Mat;
 
@@ -211,7 +211,7 @@ impl FhnNetwork {
         self.l2.mul_vec(&s.v, &mut lv);
         let mut phi = 0.0;
         for i in 0..self.n() {
-            phi += 0.5 * p.d_u * s.u[i] * lu[i] - 0.5 * p.d_v / p.eps * s.v[i] * lv[i];
+            phi += 0.5 * p.d_u * s.u[i] * lu[i] - 0.5 * p.inhibitor_gain() * s.v[i] * lv[i];
             phi -= p.free_energy(s.u[i], s.v[i]) + self.current[i] * s.u[i];
         }
         phi + nudge.map_or(0.0, |(c, b)| b * c.value(&s.u))
@@ -235,7 +235,7 @@ impl FhnNetwork {
         let p = &self.params;
         self.l1.mul_vec(&s.u, gu);
         self.l2.mul_vec(&s.v, gv);
-        let (cu, cv) = (p.d_u, -p.d_v / p.eps);
+        let (cu, cv) = (p.d_u, -p.inhibitor_gain());
         for i in 0..self.n() {
             let (fu, fv) = p.free_energy_grad(s.u[i], s.v[i]);
             gu[i] = cu * gu[i] - fu - self.current[i];
@@ -315,10 +315,10 @@ impl FhnNetwork {
             }
             for (j, val) in self.l2.row(i) {
                 if pos[j] != usize::MAX {
-                    t.push((nf + k, nf + pos[j], -p.d_v / p.eps * val));
+                    t.push((nf + k, nf + pos[j], -p.inhibitor_gain() * val));
                 }
             }
-            t.push((k, k, 3.0 * s.u[i] * s.u[i] - 1.0));
+            t.push((k, k, -Local::<f64>::slope(s.u[i])));
             t.push((k, nf + k, 1.0));
             t.push((nf + k, k, 1.0));
             t.push((nf + k, nf + k, -p.alpha));
@@ -386,7 +386,7 @@ impl FhnNetwork {
             .inhibitor
             .edges
             .iter()
-            .map(|e| -0.5 * p.d_v / p.eps * (s.v[e.a] - s.v[e.b]).powi(2));
+            .map(|e| -0.5 * p.inhibitor_gain() * (s.v[e.a] - s.v[e.b]).powi(2));
         let i = s.u.iter().map(|&u| -u);
         g1.chain(g2).chain(i).collect()
     }
@@ -404,7 +404,7 @@ impl FhnNetwork {
             .inhibitor
             .edges
             .iter()
-            .map(|e| -p.d_v / p.eps * (s.v[e.a] - s.v[e.b]) * (lam_v[e.a] - lam_v[e.b]));
+            .map(|e| -p.inhibitor_gain() * (s.v[e.a] - s.v[e.b]) * (lam_v[e.a] - lam_v[e.b]));
         let i = lam_u.iter().map(|&l| -l);
         g1.chain(g2).chain(i).collect()
     }

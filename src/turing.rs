@@ -36,7 +36,7 @@ pub fn graph_eigenvalues(g: &Graph) -> Vec<f64> {
 /// Critical δ of the Parra-Rivas form (d_u = δ², d_v = τ = 1) at homogeneous state u₀:
 /// δ_c = (1 − √D)/(α√ε), D = 1 − α(1 − 3u₀²). Turing-unstable for δ < δ_c.
 pub fn critical_delta(eps: f64, alpha: f64, u0: f64) -> f64 {
-    let d = 1.0 - alpha * (1.0 - 3.0 * u0 * u0);
+    let d = 1.0 - alpha * crate::model::Local::<f64>::slope(u0);
     (1.0 - d.sqrt()) / (alpha * eps.sqrt())
 }
 

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::error::Result;
 
 /// Which implementation runs the training step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum DeviceKind {
     /// The sharded CPU trainer (`--threads` shards; the default and fastest on a CPU).
     #[default]
@@ -18,6 +18,20 @@ pub enum DeviceKind {
     Host,
     /// The backend engine on an NVIDIA GPU (cargo feature `cuda`).
     Cuda,
+}
+
+impl std::str::FromStr for DeviceKind {
+    type Err = crate::error::Error;
+
+    /// Parses the name [`DeviceKind::engine_name`] gives.
+    fn from_str(s: &str) -> Result<Self> {
+        [DeviceKind::Cpu, DeviceKind::Host, DeviceKind::Cuda]
+            .into_iter()
+            .find(|k| k.engine_name() == s)
+            .ok_or_else(|| {
+                crate::error::Error::Invalid(format!("unknown device {s:?} (cpu, host or cuda)"))
+            })
+    }
 }
 
 impl DeviceKind {

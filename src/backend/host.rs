@@ -139,6 +139,7 @@ impl Backend for Host {
         let n = lay.rows;
         let n_out = n - lay.out_first;
         let mut r = 0.0f32;
+        let local = a.local();
         for b in 0..lay.batch {
             for i in lay.first..n {
                 let e = i + b * n;
@@ -147,7 +148,7 @@ impl Backend for Host {
                 if i < lay.first + lay.n1 {
                     g += drive[i - lay.first + b * lay.n1];
                 }
-                g += a.du * (d + a.leak) * uk - (uk - uk * uk * uk - vk) - bias[i];
+                g += a.du * (d + a.leak) * uk - local.activator(uk, vk) - bias[i];
                 let out = i >= lay.out_first;
                 if out && a.nudge != 0.0 {
                     g += a.nudge * (uk - target[i - lay.out_first + b * n_out]);
@@ -155,9 +156,9 @@ impl Backend for Host {
                 let gv = if !a.has_v {
                     0.0
                 } else if a.coupled_v {
-                    curv[e] + ((uk - a.alpha_v * vk - a.beta_v) - a.cv * d * vk)
+                    curv[e] + (local.inhibitor(uk, vk) - a.cv * d * vk)
                 } else {
-                    uk - a.alpha_v * vk - a.beta_v
+                    local.inhibitor(uk, vk)
                 };
                 if a.residual_only {
                     r = nan_max(nan_max(r, g.abs()), gv.abs());

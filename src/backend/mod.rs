@@ -196,6 +196,18 @@ pub struct RelaxArgs {
     pub residual_only: bool,
 }
 
+impl RelaxArgs {
+    /// The FHN local terms these arguments carry (ε itself sits in `kv`).
+    pub fn local(&self) -> crate::model::Local<f32> {
+        crate::model::Local {
+            eps: 0.0,
+            alpha: self.alpha_v,
+            beta: self.beta_v,
+            inhibitor_gain: self.cv,
+        }
+    }
+}
+
 /// Per-batch statistics slots (one row of `stride` floats per batch of the epoch).
 #[derive(Clone, Copy, Debug)]
 pub struct Slots {

@@ -179,6 +179,7 @@ impl ResNet {
     pub fn recurse<T: Real>(&self, s: &State) -> Vec<(Vec<f64>, Vec<f64>)> {
         let (m, n, p) = (self.width, self.depth, self.params);
         let t = |x: f64| T::lit(x);
+        let local = p.local::<T>();
         let (u0, v0) = self.layer(s, 0);
         let (u1, v1) = self.layer(s, 1);
         let mut u: Vec<T> = u0.iter().map(|&x| t(x)).collect();
@@ -218,7 +219,7 @@ impl ResNet {
             let pnew = a.partial_piv_lu().solve(&rhs);
             for k in 0..m {
                 pm[k] = pnew[(k, 0)];
-                qm[k] -= t(p.eps / p.d_v) * (u[k] - t(p.alpha) * v[k] - t(p.beta));
+                qm[k] -= t(p.eps / p.d_v) * local.inhibitor(u[k], v[k]);
             }
         }
         out
@@ -237,7 +238,7 @@ impl ResNet {
                     .map(|k| {
                         let pb = 0.5 * (ub[k] - ua[k]);
                         let qb = 0.5 * (vb[k] - va[k]);
-                        0.5 * p.d_u * pb * pb - 0.5 * p.d_v / p.eps * qb * qb
+                        0.5 * p.d_u * pb * pb - 0.5 * p.inhibitor_gain() * qb * qb
                             + p.free_energy(u[k], v[k])
                     })
                     .sum()

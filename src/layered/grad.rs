@@ -21,7 +21,7 @@ impl<T: Real> LayeredNet<T> {
             Kind::Fhn => {
                 let half_du = T::lit(0.5 * p.d_u);
                 let inhib = self.arch.has_inhibitor() && self.arch.inhibitor_coupling;
-                let half_cv = T::lit(-0.5 * p.d_v / p.eps.max(f64::MIN_POSITIVE));
+                let half_cv = T::lit(-0.5 * p.inhibitor_gain());
                 for l in 0..self.arch.depth() {
                     co_content(&st.u[l], &st.u[l + 1], sign * half_du, &mut acc.w[l], par);
                     if inhib {
@@ -84,7 +84,7 @@ impl<T: Real> LayeredNet<T> {
             let scale = if activator {
                 cw
             } else {
-                T::lit(-0.5 * p.d_v / p.eps)
+                T::lit(-0.5 * p.inhibitor_gain())
             };
             for l in 0..self.layers() {
                 let (d, m) = (&mut ws.delta[l], &mut ws.sum[l]);

@@ -24,11 +24,9 @@ mod grad;
 mod graph_view;
 
 pub use check::{layered_gradient_check, LayeredGradientRow};
-mod real;
-
 pub use graph_view::node_offsets;
 
-pub use real::Real;
+pub use crate::real::Real;
 
 pub(crate) use elementwise::{col, col_mut};
 use elementwise::{entries, fused_gemv, hard_sigmoid, jacobi_update, zip_map, zip_update};
@@ -392,16 +390,13 @@ impl<T: Real> LayeredNet<T> {
         }
         let inhib = self.arch.has_inhibitor();
         if inhib && self.arch.inhibitor_coupling {
-            let cv = T::lit(p.d_v / p.eps);
+            let cv = T::lit(p.inhibitor_gain());
             self.couple(&ws.input_drive_v, |m| &st.v[m], &mut ws.gv, cv, par);
         }
         // Local (element-wise) terms, fused in one pass per layer.
         let (du, leak) = (T::lit(p.d_u), T::lit(self.arch.leak));
-        let (cv, alpha_v, beta_v) = (
-            T::lit(p.d_v / p.eps.max(f64::MIN_POSITIVE)),
-            T::lit(p.alpha),
-            T::lit(p.beta),
-        );
+        let local = p.local::<T>();
+        let cv = local.inhibitor_gain;
         for l in 1..nl {
             let out = l + 1 == nl;
             let (bias, diag) = (&self.biases[l - 1], &ws.diag[l]);
@@ -416,7 +411,7 @@ impl<T: Real> LayeredNet<T> {
                         for ((((g, &uk), &vk), &d), &bk) in
                             gu.iter_mut().zip(u).zip(v).zip(diag).zip(bias)
                         {
-                            *g += du * (d + leak) * uk - (uk - uk * uk * uk - vk) - bk;
+                            *g += du * (d + leak) * uk - local.activator(uk, vk) - bk;
                         }
                     }
                     Kind::Hopfield => {
@@ -437,14 +432,13 @@ impl<T: Real> LayeredNet<T> {
                 }
                 if inhib {
                     let gv = col_mut(&mut ws.gv[l], b);
-                    let local = |uk: T, vk: T| uk - alpha_v * vk - beta_v;
                     if self.arch.inhibitor_coupling {
                         for (((g, &uk), &vk), &d) in gv.iter_mut().zip(u).zip(v).zip(diag) {
-                            *g += local(uk, vk) - cv * d * vk;
+                            *g += local.inhibitor(uk, vk) - cv * d * vk;
                         }
                     } else {
                         for ((g, &uk), &vk) in gv.iter_mut().zip(u).zip(v) {
-                            *g = local(uk, vk);
+                            *g = local.inhibitor(uk, vk);
                         }
                     }
                 }

@@ -33,7 +33,7 @@ impl<B: Backend> Engine<B> {
             alpha_v: p.alpha as f32,
             beta_v: p.beta as f32,
             cv: if coupled_v {
-                (p.d_v / p.eps) as f32
+                p.inhibitor_gain() as f32
             } else {
                 0.0
             },
@@ -225,7 +225,7 @@ impl<B: Backend> Engine<B> {
         };
         let mut vars = vec![(&plus[0], ru, (0.5 * fhn.d_u) as f32, true)];
         if fhn.eps != 0.0 && self.cfg.model.inhibitor_coupling {
-            vars.push((&plus[1], rv, (-0.5 * fhn.d_v / fhn.eps) as f32, false));
+            vars.push((&plus[1], rv, (-0.5 * fhn.inhibitor_gain()) as f32, false));
         }
         let wd = self.cfg.model.widths.clone();
         let all = View {

@@ -46,7 +46,7 @@ pub struct BenchStepArgs {
     #[arg(long)]
     gemm_peak: bool,
     /// Where the steps run (see `fhn train --device`).
-    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    #[arg(long, default_value = "cpu", value_parser = super::device_kind())]
     device: DeviceKind,
     /// Instead: run `--batches` steps from the same weights on the sharded CPU trainer and on
     /// `--device`, and report how far apart the weights and the updates end.

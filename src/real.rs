@@ -1,4 +1,4 @@
-//! The scalar types the layered network runs in: f32 (training) and f64 (exactness checks).
+//! The scalar types the physics runs in: f32 (training) and f64 (exactness checks).
 
 /// A real scalar usable by faer's GEMM and by element-wise code.
 pub trait Real:

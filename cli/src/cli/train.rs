@@ -43,7 +43,7 @@ pub struct TrainArgs {
     print_config: bool,
     /// Where the steps run: cpu (sharded trainer), host (backend engine on the CPU, the GPU
     /// path's reference), cuda (NVIDIA GPU; binary built with `--features cuda`).
-    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    #[arg(long, default_value = "cpu", value_parser = super::device_kind())]
     device: DeviceKind,
 }
 
@@ -121,7 +121,7 @@ pub struct EvalArgs {
     #[arg(long)]
     json: bool,
     /// Where the free phase runs (see `fhn train --device`).
-    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    #[arg(long, default_value = "cpu", value_parser = super::device_kind())]
     device: DeviceKind,
 }
 

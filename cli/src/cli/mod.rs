@@ -14,6 +14,7 @@ pub mod physics;
 pub mod solvers;
 pub mod train;
 
+use fhn_eqprop::backend::DeviceKind;
 use fhn_eqprop::{Error, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -44,4 +45,11 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let body = serde_json::to_vec_pretty(value).map_err(|e| Error::Invalid(e.to_string()))?;
     fhn_eqprop::io::write_atomic(path, &body)
+}
+
+/// `--device`: the library's [`DeviceKind`] names, listed in `--help` and in usage errors.
+pub fn device_kind() -> impl clap::builder::TypedValueParser<Value = DeviceKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["cpu", "host", "cuda"])
+        .map(|s| s.parse::<DeviceKind>().unwrap_or_default())
 }
