@@ -50,6 +50,9 @@ pub enum Error {
     /// A compute backend failed: no GPU or library, a failed launch, a bad buffer view.
     #[error("device: {0}")]
     Device(String),
+    /// Training was stopped between batches by an observer (e.g. Ctrl-C in a caller).
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 impl Error {

@@ -136,7 +136,10 @@ impl FhnParams {
         let p = |u: f64| a * u * u * u + (1.0 - a) * u - b;
         let roots = real_roots(p, -4.0, 4.0, 8000);
         let l = self.local::<f64>();
-        roots.into_iter().map(|u| (u, l.activator(u, 0.0))).collect()
+        roots
+            .into_iter()
+            .map(|u| (u, l.activator(u, 0.0)))
+            .collect()
     }
 
     /// Growth rate (largest real part) of the Laplacian mode with eigenvalue `q ≥ 0` around

@@ -77,6 +77,10 @@ pub struct TrainingConfig {
     /// layers); 0 = off.
     #[serde(default)]
     pub probe_examples: usize,
+    /// The gradient estimator: `eqprop` (default) or `implicit` (the exact gradient; small
+    /// FHN networks with ε > 0 only).
+    #[serde(default)]
+    pub estimator: super::estimate::Estimator,
 }
 
 fn default_anderson_memory() -> usize {
@@ -242,10 +246,9 @@ impl TrainConfig {
         if t.solver == Solver::RedBlack {
             self.model.block_sweep_supported()?;
         }
-        if t.probe_examples > 0
-            && (self.model.kind != crate::layered::Kind::Fhn || self.model.fhn.eps == 0.0)
-        {
-            return bad("training.probe_examples needs kind = \"fhn\" with eps > 0 (the exact gradient uses the graph view)".into());
+        let exact = t.probe_examples > 0 || t.estimator == super::estimate::Estimator::Implicit;
+        if exact && (self.model.kind != crate::layered::Kind::Fhn || self.model.fhn.eps == 0.0) {
+            return bad("training.probe_examples and estimator = \"implicit\" need kind = \"fhn\" with eps > 0 (the exact gradient uses the graph view)".into());
         }
         if t.solver == Solver::Anderson && t.anderson_memory == 0 {
             return bad("training.anderson_memory must be ≥ 1 with solver = \"anderson\"".into());

@@ -3,8 +3,7 @@
 //! keeps weights and momentum for the whole epoch; the trainer reads the per-batch statistics
 //! every [`CHUNK`] batches (progress, divergence) and the weights at the end of the epoch.
 
-use super::run_dir::progress_bar;
-use super::{optim, EpochMetrics, Trainer};
+use super::{optim, EpochMetrics, Progress, Trainer};
 use crate::backend::{BatchStats, DeviceKind};
 use crate::error::{Error, Result};
 use std::time::Instant;
@@ -46,7 +45,6 @@ impl Trainer {
     ) -> Result<EpochMetrics> {
         let bs = self.cfg.training.batch_size.min(self.data.train.len());
         let batches = dev.start_epoch(&self.data.train, order)?;
-        let bar = progress_bar((batches * bs) as u64, epoch);
         let start = Instant::now();
         let mut rows: Vec<BatchStats> = Vec::with_capacity(batches);
         let mut logged = 0;
@@ -68,24 +66,18 @@ impl Trainer {
             let seen = rows.len() * bs;
             let errors: f64 = rows.iter().map(|r| r.errors).sum();
             let residual = rows.iter().map(|r| r.residual).sum::<f64>() / rows.len() as f64;
-            bar.set_position(seen as u64);
-            bar.set_message(format!(
-                "err {:.2}% res {residual:.1e}",
-                100.0 * errors / seen as f64
-            ));
-            if bar.is_hidden() && rows.len() * 10 / batches > logged && rows.len() < batches {
-                logged = rows.len() * 10 / batches;
-                let el = start.elapsed().as_secs_f64();
-                let line = format!(
-                    "  epoch {epoch}: {seen}/{} examples, {:.0} ex/s, running train error {:.2}%, residual {residual:.1e}",
-                    batches * bs,
-                    seen as f64 / el,
-                    100.0 * errors / seen as f64
-                );
-                self.log(&line)?;
-            }
+            let tenth = rows.len() * 10 / batches > logged && rows.len() < batches;
+            logged = rows.len() * 10 / batches;
+            let p = Progress {
+                epoch,
+                seen,
+                total: batches * bs,
+                train_error: errors / seen as f64,
+                residual,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            self.progress(&p, tenth)?;
         }
-        bar.finish_and_clear();
         let secs = start.elapsed().as_secs_f64();
         dev.get(&mut self.net, &mut self.momentum)?;
         let val = dev.evaluate("val", &self.data.val)?;

@@ -1,6 +1,7 @@
 //! Loading the data a configuration names, and free-phase evaluation on a split.
 
 use super::config::TrainConfig;
+use super::estimate::BatchStats;
 use super::shards::Shards;
 use crate::data::{bundled_mnist_dir, load_mnist_dir, Dataset, Split};
 use crate::error::Result;
@@ -49,7 +50,11 @@ pub fn evaluate(
             sh = Shards::new(net, chunk.len(), threads);
         }
         sh.load(cfg, split, chunk);
-        let (e, c, r) = sh.evaluate(net, cfg)?;
+        let BatchStats {
+            errors: e,
+            cost: c,
+            residual: r,
+        } = sh.evaluate(net, cfg, cfg.training.eval_steps)?;
         errors += e;
         cost += c;
         res += r;

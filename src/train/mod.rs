@@ -2,6 +2,10 @@
 //! (`config.toml`, `log.txt`, `metrics.jsonl`, `checkpoint.safetensors`, `best.safetensors`,
 //! `curves.png`, `results.json`).
 //!
+//! The loop is made of parts (docs/ARCHITECTURE.md): a [`GradientEstimator`] (EqProp or the
+//! implicit gradient) fills the gradient, a [`GradientReducer`] combines it across processes,
+//! the optimiser (`optim`) applies it, and [`Observer`]s write the outputs (files, progress).
+//!
 //! One step (docs/TRAINING.md): free phase from zero hidden state (`free_steps` Euler steps),
 //! then nudged phases of `nudge_steps` each started from the free state (+β, and −β when
 //! centered); `ΔW^l = −η_l/(2β) · (∂Φ/∂W^l(s^{+β}) − ∂Φ/∂W^l(s^{−β})) / B` (heavy-ball
@@ -12,10 +16,15 @@ pub mod config;
 mod device;
 #[cfg(test)]
 mod device_tests;
+pub mod estimate;
 mod eval;
+pub mod observe;
 mod optim;
+#[cfg(test)]
+mod parts_tests;
 mod presets;
 pub mod probe;
+pub mod reduce;
 pub mod run_dir;
 mod shards;
 #[cfg(test)]
@@ -26,14 +35,16 @@ use crate::error::{Error, Result};
 use crate::layered::{Grads, LayeredNet};
 use checkpoint::Checkpoint;
 use config::TrainConfig;
+pub use estimate::{BatchStats, GradientEstimator};
 pub use eval::{evaluate, load_data, Evaluation};
 use faer::Mat;
+pub use observe::{Flow, Observer, Progress};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use run_dir::{append_metrics, keep_metrics_through, progress_bar, summarise, RunLock};
+pub use reduce::GradientReducer;
+use run_dir::{keep_metrics_through, summarise, RunLock};
 pub use run_dir::{plot_curves, read_metrics, EpochMetrics, RunSummary};
 use shards::Shards;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -54,7 +65,10 @@ pub struct Trainer {
     best_val: f64,
     /// Epoch held by `dir/checkpoint.safetensors` (None: none written yet).
     saved_epoch: Option<usize>,
-    echo: bool,
+    /// The outputs: run files and progress bar by default ([`Trainer::add_observer`]).
+    observers: Vec<Box<dyn Observer>>,
+    /// Between the estimate and the update ([`reduce::Local`] by default).
+    reducer: Box<dyn GradientReducer>,
     /// The backend engine that runs the steps (None: the sharded CPU trainer).
     device: Option<Box<dyn crate::backend::Device>>,
     _lock: RunLock,
@@ -134,36 +148,65 @@ impl Trainer {
             dir: dir.into(),
             best_val,
             saved_epoch: resume.then_some(epoch),
-            echo: false,
+            observers: vec![
+                Box::new(observe::RunFiles { dir: dir.into() }),
+                Box::new(observe::ProgressBar::default()),
+            ],
+            reducer: Box::new(reduce::Local),
             device: None,
             _lock: lock,
         })
     }
 
-    /// Also print each `log.txt` line on stderr (the command-line tool does; a library caller
-    /// reads the run folder).
-    pub fn echo_log(&mut self, on: bool) {
-        self.echo = on;
+    /// Also prints each `log.txt` line on stderr (the command-line tool does; a library caller
+    /// reads the run folder or adds its own [`Observer`]).
+    pub fn echo_log(&mut self) {
+        self.add_observer(Box::new(observe::Echo));
     }
 
-    fn log(&self, line: &str) -> Result<()> {
-        let p = self.dir.join("log.txt");
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&p)
-            .map_err(|e| Error::io(&p, e))?;
-        writeln!(f, "{line}").map_err(|e| Error::io(&p, e))?;
-        if self.echo {
-            // The log file is the record; a closed stderr must not stop training.
-            let _ = writeln!(std::io::stderr(), "{line}");
+    /// Adds an output of the training loop (log lines, progress, epoch metrics).
+    pub fn add_observer(&mut self, observer: Box<dyn Observer>) {
+        self.observers.push(observer);
+    }
+
+    /// Replaces the gradient reducer (multi-process training).
+    pub fn set_reducer(&mut self, reducer: Box<dyn GradientReducer>) {
+        self.reducer = reducer;
+    }
+
+    fn log(&mut self, line: &str) -> Result<()> {
+        self.observers.iter_mut().try_for_each(|o| o.log(line))
+    }
+
+    /// Tells the observers where the epoch stands (and, when `tenth` and no observer shows
+    /// progress live, logs it); an observer's [`Flow::Stop`] ends training here.
+    fn progress(&mut self, p: &Progress, tenth: bool) -> Result<()> {
+        let mut stop = false;
+        for o in self.observers.iter_mut() {
+            stop |= o.progress(p)? == Flow::Stop;
+        }
+        if tenth && !self.observers.iter().any(|o| o.live()) {
+            self.log(&p.line())?;
+        }
+        if stop {
+            return Err(Error::Interrupted(format!(
+                "epoch {}, after {} of {} examples",
+                p.epoch, p.seen, p.total
+            )));
         }
         Ok(())
     }
 
-    /// One EqProp update on the minibatch loaded in `sh`; returns (errors, cost, residual).
-    fn train_batch(&mut self, sh: &mut Shards, ratios: &mut [f64]) -> Result<(usize, f64, f64)> {
-        let stats = sh.eqprop(&self.net, &self.cfg, &mut self.grads)?;
+    /// One update on examples `idx` of the training split: estimate, reduce, apply.
+    fn train_batch(
+        &mut self,
+        est: &mut dyn GradientEstimator,
+        idx: &[usize],
+        ratios: &mut [f64],
+    ) -> Result<BatchStats> {
+        let (net, cfg) = (&self.net, &self.cfg);
+        let mut stats = est.estimate(net, cfg, &self.data.train, idx, &mut self.grads)?;
+        self.reducer.reduce(&mut self.grads, &mut stats)?;
         let t = &self.cfg.training;
         optim::heavy_ball(
             &mut self.net,
@@ -173,7 +216,7 @@ impl Trainer {
             self.lr_scale,
             ratios,
         );
-        sh.refresh(&self.net);
+        est.weights_changed(&self.net);
         Ok(stats)
     }
 }
@@ -195,18 +238,20 @@ impl Trainer {
             return self.run_epoch_device(epoch, &order);
         }
         let batches = order.len() / bs;
-        let mut sh = Shards::new(&self.net, bs, self.threads);
+        let mut est = estimate::estimator(&self.cfg, &self.net, bs, self.threads);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
-        sh.take_steps();
+        est.take_steps();
         let mut relax_steps = 0.0;
-        let bar = progress_bar((batches * bs) as u64, epoch);
         let start = Instant::now();
         for k in 0..batches {
             let idx = &order[k * bs..(k + 1) * bs];
-            sh.load(&self.cfg, &self.data.train, idx);
-            let (e, c, r) = self
-                .train_batch(&mut sh, &mut ratios)
+            let BatchStats {
+                errors: e,
+                cost: c,
+                residual: r,
+            } = self
+                .train_batch(&mut *est, idx, &mut ratios)
                 .map_err(|e| match e {
                     Error::Diverged(m) => Error::Diverged(format!("epoch {epoch}, batch {k}: {m}")),
                     e => e,
@@ -224,29 +269,18 @@ impl Trainer {
             errors += e;
             cost += c;
             residual += r;
-            relax_steps += sh.take_steps();
+            relax_steps += est.take_steps();
             seen += bs;
-            bar.inc(bs as u64);
-            if k % 20 == 0 {
-                bar.set_message(format!(
-                    "err {:.2}% res {:.1e}",
-                    100.0 * errors as f64 / seen as f64,
-                    residual / (k + 1) as f64
-                ));
-            }
-            // Without a terminal the bar is hidden: log progress every tenth of an epoch instead.
-            if bar.is_hidden() && (k + 1) % (batches / 10).max(1) == 0 && k + 1 < batches {
-                let el = start.elapsed().as_secs_f64();
-                self.log(&format!(
-                    "  epoch {epoch}: {seen}/{} examples, {:.0} ex/s, running train error {:.2}%, residual {:.1e}",
-                    batches * bs,
-                    seen as f64 / el,
-                    100.0 * errors as f64 / seen as f64,
-                    residual / (k + 1) as f64
-                ))?;
-            }
+            let p = Progress {
+                epoch,
+                seen,
+                total: batches * bs,
+                train_error: errors as f64 / seen as f64,
+                residual: residual / (k + 1) as f64,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            self.progress(&p, (k + 1) % (batches / 10).max(1) == 0 && k + 1 < batches)?;
         }
-        bar.finish_and_clear();
         let secs = start.elapsed().as_secs_f64();
         let val = evaluate(&self.net, &self.cfg, &self.data.val, self.threads)?;
         let test = evaluate(&self.net, &self.cfg, &self.data.test, self.threads)?;
@@ -302,7 +336,9 @@ impl Trainer {
         }
         checkpoint::save(&self.dir.join("checkpoint.safetensors"), &ck)?;
         self.saved_epoch = Some(ck.epoch);
-        append_metrics(&self.dir, m)?;
+        for o in self.observers.iter_mut() {
+            o.epoch(m)?;
+        }
         self.log(&format!(
             "epoch {:>3}: train {:.2}% val {:.2}% test {:.2}% | cost {:.4} | residual free {:.2e} eval {:.2e} | {:.1} steps/update | {:.0} ex/s | ‖ΔW‖/‖W‖ {:?}",
             m.epoch,
@@ -315,8 +351,7 @@ impl Trainer {
             m.relax_steps,
             m.examples_per_second,
             m.update_ratios.iter().map(|r| format!("{r:.1e}")).collect::<Vec<_>>()
-        ))?;
-        plot_curves(&self.dir)
+        ))
     }
 
     /// Runs `batches` training steps on the first examples (no evaluation, no checkpoint) and
@@ -326,14 +361,13 @@ impl Trainer {
             return self.time_steps_device(batches);
         }
         let bs = self.cfg.training.batch_size;
-        let mut sh = Shards::new(&self.net, bs, self.threads);
+        let mut est = estimate::estimator(&self.cfg, &self.net, bs, self.threads);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let n = self.data.train.len();
         let start = Instant::now();
         for k in 0..batches {
             let idx: Vec<usize> = (0..bs).map(|i| (k * bs + i) % n).collect();
-            sh.load(&self.cfg, &self.data.train, &idx);
-            self.train_batch(&mut sh, &mut ratios)?;
+            self.train_batch(&mut *est, &idx, &mut ratios)?;
         }
         let t = &self.cfg.training;
         let phases = if t.centered { 2 } else { 1 };
@@ -352,8 +386,9 @@ impl Trainer {
             self.step_on_device(idx)?;
             return Ok(sh.inputs_and_targets());
         }
+        let mut est = estimate::estimator(&self.cfg, &self.net, idx.len(), self.threads);
         let mut ratios = vec![0.0; self.net.weights.len()];
-        self.train_batch(&mut sh, &mut ratios)?;
+        self.train_batch(&mut *est, idx, &mut ratios)?;
         Ok(sh.inputs_and_targets())
     }
 

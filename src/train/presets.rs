@@ -54,6 +54,7 @@ impl TrainConfig {
             tolerance: 0.0,
             anderson_memory: 5,
             probe_examples: 0,
+            estimator: Default::default(),
         };
         let cfg = match name {
             // Table I as printed: 784-512-512-512-512-10, δ, ε, α, β = 0.75, 0.85, 1.08, 0,

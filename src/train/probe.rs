@@ -5,13 +5,13 @@
 //! phases carry the error signal to each layer: the paper preset's unconverged phases do not.
 
 use super::config::TrainConfig;
+use super::estimate::exact_gradient;
 use super::shards::Shards;
 use crate::data::Split;
-use crate::eqprop::{cosine, implicit_gradient, relative_error};
+use crate::eqprop::{cosine, relative_error};
 use crate::error::{Error, Result};
-use crate::layered::{col, node_offsets, Grads, LayeredNet, Solver};
-use crate::network::Cost;
-use faer::{Mat, Par};
+use crate::layered::{col, Grads, LayeredNet};
+use faer::Mat;
 use serde::{Deserialize, Serialize};
 
 /// Per weight layer, the trainer's estimate against the exact gradient.
@@ -28,9 +28,6 @@ pub struct GradientQuality {
     /// Examples of the probe batch.
     pub examples: usize,
 }
-
-/// Steps of the converging free phase before the Newton polish.
-const SETTLE_STEPS: usize = 20_000;
 
 /// Gradient quality of `net` under `cfg` on examples `idx` of `split` (FHN kind with ε > 0:
 /// the graph view needs a dynamic inhibitor).
@@ -53,59 +50,14 @@ pub fn gradient_quality(
     sh.eqprop(net, cfg, &mut est)?;
     let (x, y) = sh.inputs_and_targets();
     // The exact gradient of the same cost, cost_scale‖u_L − y‖² averaged over the batch.
-    let net64 = net.to_f64();
-    let w = &cfg.model.widths;
-    let (off, last) = (node_offsets(w), w.len() - 1);
-    let scale = 2.0 * cfg.training.cost_scale / idx.len() as f64;
-    let mut exact: Vec<Vec<f64>> = net
-        .weights
-        .iter()
-        .map(|m| vec![0.0; m.nrows() * m.ncols()])
-        .collect();
-    let mut worst: f64 = 0.0;
-    for b in 0..x.ncols() {
-        let xb = Mat::from_fn(x.nrows(), 1, |i, _| x[(i, b)] as f64);
-        let mut ws = net64.workspace(1);
-        let mut st = net64.init_state(xb.clone());
-        net64.prepare_input(&st, &mut ws, Par::Seq);
-        let dt = 0.5; // Jacobi: stable at 0.5 for our settings and the paper's alike
-        net64.relax_until(
-            &mut st,
-            &mut ws,
-            None,
-            dt,
-            SETTLE_STEPS,
-            1e-9,
-            Solver::Newton,
-            Par::Seq,
-        )?;
-        worst = worst.max(net64.residual(&st, &mut ws, None, Par::Seq));
-        let g = net64.as_graph(col(&xb, 0))?;
-        let mut s = g.initial_state();
-        for l in 1..w.len() {
-            for k in 0..w[l] {
-                s.u[off[l] + k] = st.u[l][(k, 0)];
-                s.v[off[l] + k] = st.v[l][(k, 0)];
-            }
-        }
-        let cost = Cost {
-            outputs: (0..w[last]).map(|k| off[last] + k).collect(),
-            targets: (0..w[last]).map(|k| y[(k, b)] as f64).collect(),
-        };
-        let full = implicit_gradient(&g, &s, &cost);
-        let mut at = 0;
-        for e in exact.iter_mut() {
-            e.iter_mut()
-                .zip(&full[at..])
-                .for_each(|(e, v)| *e += scale * v);
-            at += e.len();
-        }
-    }
+    let (exact, worst) = exact_gradient(net, cfg, &x, &y)?;
     let flat = |m: &Mat<f32>| -> Vec<f64> {
         (0..m.ncols())
             .flat_map(|j| col(m, j).iter().map(|&v| v as f64))
             .collect()
     };
+    let flat64 =
+        |m: &Mat<f64>| -> Vec<f64> { (0..m.ncols()).flat_map(|j| col(m, j).to_vec()).collect() };
     let mut q = GradientQuality {
         cosine: vec![],
         relative_error: vec![],
@@ -113,8 +65,8 @@ pub fn gradient_quality(
         equilibrium_residual: worst,
         examples: idx.len(),
     };
-    for (g, e) in est.w.iter().zip(&exact) {
-        let g = flat(g);
+    for (g, e) in est.w.iter().zip(&exact.w) {
+        let (g, e) = (flat(g), &flat64(e));
         q.cosine.push(cosine(&g, e));
         q.relative_error.push(relative_error(&g, e));
         q.exact_norm
@@ -149,7 +101,7 @@ mod tests {
         let mut short = cfg.clone();
         short.model.widths = vec![16, 8, 8, 3];
         short.training.lrs = vec![0.1; 3];
-        short.training.solver = Solver::Euler;
+        short.training.solver = crate::layered::Solver::Euler;
         short.training.dt = 0.1;
         short.training.free_steps = 10;
         short.training.nudge_steps = 3;

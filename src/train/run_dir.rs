@@ -237,23 +237,3 @@ pub fn plot_curves(dir: &Path) -> Result<()> {
         false,
     )
 }
-
-/// The epoch progress bar (examples, rate, running error and residual).
-pub(super) fn progress_bar(len: u64, epoch: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "epoch {prefix} [{bar:30}] {pos}/{len} {rate} eta {eta} {msg}",
-        )
-        .expect("template")
-        .with_key(
-            "rate",
-            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} examples/s", s.per_sec());
-            },
-        )
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(epoch.to_string());
-    bar
-}

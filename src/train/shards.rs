@@ -5,6 +5,7 @@
 //! reproducible for the same seed and thread count.
 
 use super::config::TrainConfig;
+use super::estimate::BatchStats;
 use crate::data::Split;
 use crate::error::Result;
 use crate::layered::{BatchState, Grads, LayeredNet, Nudge, Workspace};
@@ -181,13 +182,13 @@ impl Shards {
         }
     }
 
-    /// Free phase on every shard in parallel; returns (errors, cost, max residual).
+    /// Free phase of `steps` steps on every shard in parallel.
     pub fn evaluate(
         &mut self,
         net: &LayeredNet<f32>,
         cfg: &TrainConfig,
-    ) -> Result<(usize, f64, f64)> {
-        let steps = cfg.training.eval_steps;
+        steps: usize,
+    ) -> Result<BatchStats> {
         let out: Vec<Result<(usize, f64, f64)>> = self
             .parts
             .par_iter_mut()
@@ -200,14 +201,13 @@ impl Shards {
         combine(out)
     }
 
-    /// One EqProp estimate of the mean gradient over the minibatch, summed into `total`;
-    /// returns (errors, cost, max free-phase residual).
+    /// One EqProp estimate of the mean gradient over the minibatch, written to `total`.
     pub fn eqprop(
         &mut self,
         net: &LayeredNet<f32>,
         cfg: &TrainConfig,
         total: &mut Grads<f32>,
-    ) -> Result<(usize, f64, f64)> {
+    ) -> Result<BatchStats> {
         let t = &cfg.training;
         let denom = self.batch() as f32 * t.beta as f32 * if t.centered { 2.0 } else { 1.0 };
         let out: Vec<Result<(usize, f64, f64)>> = self
@@ -272,9 +272,13 @@ impl Shards {
 }
 
 /// Sums errors and costs, takes the largest residual; the first error wins.
-fn combine(out: Vec<Result<(usize, f64, f64)>>) -> Result<(usize, f64, f64)> {
-    out.into_iter().try_fold((0, 0.0, 0.0f64), |(e, c, r), x| {
-        let (e2, c2, r2) = x?;
-        Ok((e + e2, c + c2, r.max(r2)))
+fn combine(out: Vec<Result<(usize, f64, f64)>>) -> Result<BatchStats> {
+    out.into_iter().try_fold(BatchStats::default(), |s, x| {
+        let (e, c, r) = x?;
+        Ok(BatchStats {
+            errors: s.errors + e,
+            cost: s.cost + c,
+            residual: s.residual.max(r),
+        })
     })
 }

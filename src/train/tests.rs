@@ -151,7 +151,7 @@ fn f64_eqprop_estimate(
     out
 }
 
-fn one_step(
+pub(super) fn one_step(
     cfg: &TrainConfig,
     name: &str,
     threads: usize,
@@ -194,15 +194,14 @@ fn sharded_f32_update_equals_the_f64_eqprop_estimator() {
     }
 }
 
-#[test]
-fn converged_training_update_follows_the_exact_gradient() {
-    let mut cfg = small_config();
-    cfg.training.beta = 0.02;
-    cfg.training.free_steps = 4000;
-    cfg.training.nudge_steps = 4000;
-    cfg.training.tolerance = 2e-6;
-    let (applied, before, x, y) = one_step(&cfg, "exact", 1);
-    // Exact dC/dθ, C = ½‖u_L − y‖², at the Newton-converged free state of every example.
+/// The exact dC/dθ, C = ½‖u_L − y‖² averaged over the columns of `x`, at the Newton-converged
+/// free state of every example (implicit differentiation on the graph view): weights, biases.
+pub(super) fn exact_reference(
+    cfg: &TrainConfig,
+    before: &LayeredNet<f32>,
+    x: &Mat<f32>,
+    y: &Mat<f32>,
+) -> Vec<Vec<f64>> {
     let net = before.to_f64();
     let w = &cfg.model.widths;
     let off = node_offsets(w);
@@ -217,7 +216,9 @@ fn converged_training_update_follows_the_exact_gradient() {
         .map(|m| m.nrows() * m.ncols())
         .sum::<usize>()
         + leak_edges;
-    let mut exact: Vec<Vec<f64>> = applied.iter().map(|a| vec![0.0; a.len()]).collect();
+    let sizes = net.weights.iter().map(|m| m.nrows() * m.ncols());
+    let sizes = sizes.chain(net.biases.iter().map(Vec::len));
+    let mut exact: Vec<Vec<f64>> = sizes.map(|n| vec![0.0; n]).collect();
     for b in 0..x.ncols() {
         let xb: Vec<f64> = (0..x.nrows()).map(|i| x[(i, b)] as f64).collect();
         let g = net.as_graph(&xb).unwrap();
@@ -246,6 +247,18 @@ fn converged_training_update_follows_the_exact_gradient() {
                 .for_each(|(e, v)| *e += v / x.ncols() as f64);
         }
     }
+    exact
+}
+
+#[test]
+fn converged_training_update_follows_the_exact_gradient() {
+    let mut cfg = small_config();
+    cfg.training.beta = 0.02;
+    cfg.training.free_steps = 4000;
+    cfg.training.nudge_steps = 4000;
+    cfg.training.tolerance = 2e-6;
+    let (applied, before, x, y) = one_step(&cfg, "exact", 1);
+    let exact = exact_reference(&cfg, &before, &x, &y);
     for (k, (a, e)) in applied.iter().zip(&exact).enumerate() {
         let (c, r) = (cosine(a, e), relative_error(a, e));
         assert!(

@@ -89,7 +89,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     setup_threads(a.threads);
     let mut t = Trainer::new(cfg, &out, a.resume, a.threads)?;
     t.use_device(a.device)?;
-    t.echo_log(true);
+    t.echo_log();
     let s = t.fit(a.threads)?;
     outln!(
         "{}: best epoch {} — validation {:.2}%, test {:.2}% (final test {:.2}%), {:.0} s, {:.0} examples/s; results in {}",

@@ -1,0 +1,224 @@
+//! Gradient estimators: what a training step uses as dC/dθ, the minibatch mean. EqProp (the
+//! physics' local rule, one-sided or centered, as configured) and the implicit gradient (exact
+//! at the true equilibrium, f64; for checks and small networks) are two implementations of one
+//! interface, [`GradientEstimator`]; `training.estimator` picks one.
+
+use super::config::TrainConfig;
+use super::shards::Shards;
+use crate::data::Split;
+use crate::eqprop::implicit_gradient;
+use crate::error::Result;
+use crate::layered::{col, node_offsets, Grads, LayeredNet, Solver};
+use crate::network::Cost;
+use faer::{Mat, Par};
+use serde::{Deserialize, Serialize};
+
+/// What one minibatch's estimate reports besides the gradient (free phase, summed over it).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BatchStats {
+    /// Misclassified examples.
+    pub errors: usize,
+    /// Summed cost.
+    pub cost: f64,
+    /// Largest free-phase residual ‖∂Φ/∂s‖∞ (of the shards).
+    pub residual: f64,
+}
+
+/// Which estimator a run trains with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Estimator {
+    /// Equilibrium propagation with the configured phases (`centered`, `beta`, steps).
+    #[default]
+    EqProp,
+    /// The exact gradient by implicit differentiation at the Newton-polished equilibrium, per
+    /// example, in f64 (FHN with ε > 0; cost O((2 Σ n_l)³) per example: small networks only).
+    Implicit,
+}
+
+/// A gradient estimator over minibatches.
+pub trait GradientEstimator: Send {
+    /// The estimate of the mean gradient over examples `idx` of `split`, written to `grads`.
+    fn estimate(
+        &mut self,
+        net: &LayeredNet<f32>,
+        cfg: &TrainConfig,
+        split: &Split,
+        idx: &[usize],
+        grads: &mut Grads<f32>,
+    ) -> Result<BatchStats>;
+    /// Call after the weights changed.
+    fn weights_changed(&mut self, net: &LayeredNet<f32>);
+    /// Relaxation steps per update since the last call (0 when not counted).
+    fn take_steps(&mut self) -> f64;
+}
+
+/// EqProp on the sharded CPU relaxation (one shard per thread).
+pub struct EqProp {
+    shards: Shards,
+}
+
+impl EqProp {
+    /// For minibatches of `batch` examples on `threads` shards.
+    pub fn new(net: &LayeredNet<f32>, batch: usize, threads: usize) -> Self {
+        Self {
+            shards: Shards::new(net, batch, threads),
+        }
+    }
+}
+
+impl GradientEstimator for EqProp {
+    fn estimate(
+        &mut self,
+        net: &LayeredNet<f32>,
+        cfg: &TrainConfig,
+        split: &Split,
+        idx: &[usize],
+        grads: &mut Grads<f32>,
+    ) -> Result<BatchStats> {
+        self.shards.load(cfg, split, idx);
+        self.shards.eqprop(net, cfg, grads)
+    }
+
+    fn weights_changed(&mut self, net: &LayeredNet<f32>) {
+        self.shards.refresh(net);
+    }
+
+    fn take_steps(&mut self) -> f64 {
+        self.shards.take_steps()
+    }
+}
+
+/// The implicit (exact) gradient; the configured free phase still runs for the statistics.
+pub struct Implicit {
+    shards: Shards,
+}
+
+impl Implicit {
+    /// For minibatches of `batch` examples on `threads` shards (the free phase only).
+    pub fn new(net: &LayeredNet<f32>, batch: usize, threads: usize) -> Self {
+        Self {
+            shards: Shards::new(net, batch, threads),
+        }
+    }
+}
+
+impl GradientEstimator for Implicit {
+    fn estimate(
+        &mut self,
+        net: &LayeredNet<f32>,
+        cfg: &TrainConfig,
+        split: &Split,
+        idx: &[usize],
+        grads: &mut Grads<f32>,
+    ) -> Result<BatchStats> {
+        self.shards.load(cfg, split, idx);
+        let stats = self.shards.evaluate(net, cfg, cfg.training.free_steps)?;
+        let (x, y) = self.shards.inputs_and_targets();
+        let (exact, _) = exact_gradient(net, cfg, &x, &y)?;
+        for (g, e) in grads.w.iter_mut().zip(&exact.w) {
+            *g = Mat::from_fn(e.nrows(), e.ncols(), |i, j| e[(i, j)] as f32);
+        }
+        for (g, e) in grads.b.iter_mut().zip(&exact.b) {
+            g.iter_mut().zip(e).for_each(|(g, &e)| *g = e as f32);
+        }
+        Ok(stats)
+    }
+
+    fn weights_changed(&mut self, net: &LayeredNet<f32>) {
+        self.shards.refresh(net);
+    }
+
+    fn take_steps(&mut self) -> f64 {
+        self.shards.take_steps()
+    }
+}
+
+/// The estimator `cfg` asks for.
+pub fn estimator(
+    cfg: &TrainConfig,
+    net: &LayeredNet<f32>,
+    batch: usize,
+    threads: usize,
+) -> Box<dyn GradientEstimator> {
+    match cfg.training.estimator {
+        Estimator::EqProp => Box::new(EqProp::new(net, batch, threads)),
+        Estimator::Implicit => Box::new(Implicit::new(net, batch, threads)),
+    }
+}
+
+/// Steps of the converging free phase before the Newton polish.
+const SETTLE_STEPS: usize = 20_000;
+
+/// The exact gradient of the mean cost `cost_scale‖u_L − y‖²` over the columns of `x` (inputs,
+/// n_0 × B) and `y` (targets) at the true equilibria: Jacobi to 1e-9, Newton-polished, then
+/// implicit differentiation on the graph view (FHN with ε > 0). Returns it with the largest
+/// residual of the polished equilibria.
+pub fn exact_gradient(
+    net: &LayeredNet<f32>,
+    cfg: &TrainConfig,
+    x: &Mat<f32>,
+    y: &Mat<f32>,
+) -> Result<(Grads<f64>, f64)> {
+    let net64 = net.to_f64();
+    let w = &cfg.model.widths;
+    let (off, last) = (node_offsets(w), w.len() - 1);
+    let scale = 2.0 * cfg.training.cost_scale / x.ncols() as f64;
+    let mut exact = Grads::zeros_like(&net64);
+    let mut worst: f64 = 0.0;
+    for b in 0..x.ncols() {
+        let xb = Mat::from_fn(x.nrows(), 1, |i, _| x[(i, b)] as f64);
+        let mut ws = net64.workspace(1);
+        let mut st = net64.init_state(xb.clone());
+        net64.prepare_input(&st, &mut ws, Par::Seq);
+        let dt = 0.5; // Jacobi: stable at 0.5 for our settings and the paper's alike
+        let newton = Solver::Newton;
+        net64.relax_until(
+            &mut st,
+            &mut ws,
+            None,
+            dt,
+            SETTLE_STEPS,
+            1e-9,
+            newton,
+            Par::Seq,
+        )?;
+        worst = worst.max(net64.residual(&st, &mut ws, None, Par::Seq));
+        let g = net64.as_graph(col(&xb, 0))?;
+        let mut s = g.initial_state();
+        for l in 1..w.len() {
+            for k in 0..w[l] {
+                s.u[off[l] + k] = st.u[l][(k, 0)];
+                s.v[off[l] + k] = st.v[l][(k, 0)];
+            }
+        }
+        let cost = Cost {
+            outputs: (0..w[last]).map(|k| off[last] + k).collect(),
+            targets: (0..w[last]).map(|k| y[(k, b)] as f64).collect(),
+        };
+        // The graph's parameters: activator edges (the weights column by column, then leak
+        // edges), inhibitor edges (the weights again when coupled), one current per node.
+        let full = implicit_gradient(&g, &s, &cost);
+        let weights: usize = net.weights.iter().map(|m| m.nrows() * m.ncols()).sum();
+        let (n_act, n_inh) = (g.activator.edges.len(), g.inhibitor.edges.len());
+        let mut at = 0;
+        for e in exact.w.iter_mut() {
+            let rows = e.nrows();
+            for j in 0..e.ncols() {
+                for i in 0..rows {
+                    let k = at + j * rows + i;
+                    let inh = if n_inh > 0 { full[n_act + k] } else { 0.0 };
+                    e[(i, j)] += scale * (full[k] + inh);
+                }
+            }
+            at += e.nrows() * e.ncols();
+        }
+        debug_assert!(at == weights);
+        for (l, e) in exact.b.iter_mut().enumerate() {
+            for (k, e) in e.iter_mut().enumerate() {
+                *e += scale * full[n_act + n_inh + off[l + 1] + k];
+            }
+        }
+    }
+    Ok((exact, worst))
+}

@@ -1,0 +1,131 @@
+//! The trainer's parts (estimator, reducer, observers) each change what training does, and
+//! each is checked by what it must change: the implicit estimator applies the exact gradient,
+//! the reducer sits between estimate and update, an observer sees every epoch and can stop.
+
+use super::estimate::Estimator;
+use super::tests::{exact_reference, one_step, scratch, small_config, synthetic_data};
+use super::*;
+use crate::eqprop::{cosine, relative_error};
+use std::sync::{Arc, Mutex};
+
+#[test]
+fn the_implicit_estimator_applies_the_exact_gradient() {
+    let mut cfg = small_config();
+    cfg.training.estimator = Estimator::Implicit;
+    let (applied, before, x, y) = one_step(&cfg, "implicit", 2);
+    let exact = exact_reference(&cfg, &before, &x, &y);
+    for (k, (a, e)) in applied.iter().zip(&exact).enumerate() {
+        let (c, r) = (cosine(a, e), relative_error(a, e));
+        assert!(
+            c > 0.99999 && r < 1e-3,
+            "parameter block {k}: cosine {c}, relative error {r:.2e}"
+        );
+    }
+}
+
+/// Multiplies the estimate by a constant (0: the update does nothing).
+struct Scale(f32);
+
+impl GradientReducer for Scale {
+    fn reduce(&mut self, grads: &mut crate::layered::Grads<f32>, _: &mut BatchStats) -> Result<()> {
+        grads.w.iter_mut().for_each(|w| *w *= faer::Scale(self.0));
+        grads.b.iter_mut().flatten().for_each(|b| *b *= self.0);
+        Ok(())
+    }
+}
+
+#[test]
+fn the_reducer_sits_between_the_estimate_and_the_update() {
+    let step = |reducer: Option<Scale>, name: &str| {
+        let dir = scratch(name);
+        let mut t =
+            Trainer::with_data(small_config(), synthetic_data(16, 3), &dir, false, 1).unwrap();
+        if let Some(r) = reducer {
+            t.set_reducer(Box::new(r));
+        }
+        let before = t.net.clone();
+        t.step_on(&[0, 1, 2, 3, 4]).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+        let delta: Vec<f32> = (0..before.weights.len())
+            .flat_map(|l| {
+                let (a, b) = (&before.weights[l], &t.net.weights[l]);
+                (0..a.ncols())
+                    .flat_map(move |j| (0..a.nrows()).map(move |i| b[(i, j)] - a[(i, j)]))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        delta
+    };
+    let local = step(None, "reduce-local");
+    assert!(
+        local.iter().any(|&d| d != 0.0),
+        "the local step must move the weights"
+    );
+    assert!(step(Some(Scale(0.0)), "reduce-zero")
+        .iter()
+        .all(|&d| d == 0.0));
+    let doubled = step(Some(Scale(2.0)), "reduce-double");
+    for (d, l) in doubled.iter().zip(&local) {
+        // Δw is rounded at the weights' scale (|w| ≲ 1): an absolute f32 tolerance.
+        assert!((d - 2.0 * l).abs() <= 2e-7 + 1e-5 * l.abs(), "{d} vs 2·{l}");
+    }
+}
+
+/// Records what the loop tells it; stops at the first progress report of `stop_in`.
+struct Recorder {
+    seen: Arc<Mutex<Vec<String>>>,
+    stop_in: usize,
+}
+
+impl Observer for Recorder {
+    fn progress(&mut self, p: &Progress) -> Result<Flow> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push(format!("progress {} {}", p.epoch, p.seen));
+        Ok(if p.epoch == self.stop_in {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    }
+    fn epoch(&mut self, m: &EpochMetrics) -> Result<()> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push(format!("epoch {} {}", m.epoch, m.val_error));
+        Ok(())
+    }
+}
+
+#[test]
+fn an_observer_sees_every_epoch_and_can_stop_training_between_batches() {
+    let mut cfg = small_config();
+    cfg.training.epochs = 3;
+    let dir = scratch("observer");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut t = Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &dir, false, 1).unwrap();
+    t.add_observer(Box::new(Recorder {
+        seen: seen.clone(),
+        stop_in: 2,
+    }));
+    let err = t.fit(1).unwrap_err();
+    assert!(matches!(err, Error::Interrupted(_)), "{err}");
+    let seen = seen.lock().unwrap().clone();
+    // 40 examples in batches of 5: 8 reports in epoch 1, its metrics, one report in epoch 2.
+    let progress: Vec<&String> = seen
+        .iter()
+        .filter(|s| s.starts_with("progress 1"))
+        .collect();
+    assert_eq!(progress.len(), 8, "{seen:?}");
+    assert!(seen[8].starts_with("epoch 1 "), "{seen:?}");
+    assert_eq!(seen[9], "progress 2 5");
+    assert_eq!(seen.len(), 10);
+    drop(t);
+    // The checkpoint holds epoch 1 and the run resumes from it to the end.
+    let mut t = Trainer::with_data(cfg, synthetic_data(16, 3), &dir, true, 1).unwrap();
+    assert_eq!(t.epoch, 1);
+    t.fit(1).unwrap();
+    assert_eq!(read_metrics(&dir).unwrap().len(), 3);
+    std::fs::remove_dir_all(dir).unwrap();
+}
