@@ -57,6 +57,22 @@ pub struct Dataset {
     pub test: Split,
 }
 
+impl Dataset {
+    /// Pixels per image (the model's input width).
+    pub fn pixels(&self) -> usize {
+        self.train.pixels
+    }
+
+    /// Number of classes: the largest label in any split, plus one (the model's output width).
+    pub fn classes(&self) -> usize {
+        [&self.train, &self.val, &self.test]
+            .iter()
+            .flat_map(|s| s.labels.iter())
+            .max()
+            .map_or(0, |&m| m as usize + 1)
+    }
+}
+
 /// The bundled MNIST directory (relative to the crate root).
 pub fn bundled_mnist_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/mnist")

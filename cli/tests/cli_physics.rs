@@ -303,7 +303,7 @@ fn check_gradient_reports_a_failed_beta_and_goes_on() {
     let d = tmp("gradient");
     // A target of 1e5 drives the nudged outputs to |u| ≈ 20–50 at β ≥ 1e-2, where ∂Φ cannot
     // reach the absolute tolerance 1e-13 in floating point: those Newton solves fail.
-    let ring = std::fs::read_to_string("examples/ring.toml").unwrap();
+    let ring = std::fs::read_to_string(common::root("examples/ring.toml")).unwrap();
     let text = ring.replace("outputs = [[5, 0.7], [10, -0.4]]", "outputs = [[5, 1e5]]");
     assert_ne!(text, ring);
     let f = net(&d, "far.toml", &text);

@@ -227,7 +227,7 @@ impl<T: Real> LayeredNet<T> {
 #[cfg(test)]
 mod sweep_tests {
     use super::*;
-    use crate::layered::{Arch, Solver};
+    use crate::layered::{Arch, Phase, Solver};
     use crate::model::FhnParams;
     use faer::Mat;
     use rand::SeedableRng;
@@ -257,14 +257,16 @@ mod sweep_tests {
             let mut ws = net.workspace(3);
             let mut free = net.init_state(x.clone());
             net.prepare_input(&free, &mut ws, Par::Seq);
-            net.relax_until(
+            net.relax(
                 &mut free,
                 &mut ws,
-                None,
-                0.5,
-                100_000,
-                1e-12,
-                Solver::Jacobi,
+                Phase {
+                    nudge: None,
+                    dt: 0.5,
+                    max_steps: 100_000,
+                    tol: 1e-12,
+                    solver: Solver::Jacobi,
+                },
                 Par::Seq,
             )
             .unwrap();
@@ -286,26 +288,30 @@ mod sweep_tests {
                 };
                 let mut b = a.clone();
                 let steps = net
-                    .relax_until(
+                    .relax(
                         &mut a,
                         &mut ws,
-                        nudge,
-                        0.5,
-                        100_000,
-                        1e-11,
-                        Solver::Jacobi,
+                        Phase {
+                            nudge,
+                            dt: 0.5,
+                            max_steps: 100_000,
+                            tol: 1e-11,
+                            solver: Solver::Jacobi,
+                        },
                         Par::Seq,
                     )
                     .unwrap();
                 let sweeps = net
-                    .relax_until(
+                    .relax(
                         &mut b,
                         &mut ws,
-                        nudge,
-                        0.5,
-                        100_000,
-                        1e-11,
-                        Solver::RedBlack,
+                        Phase {
+                            nudge,
+                            dt: 0.5,
+                            max_steps: 100_000,
+                            tol: 1e-11,
+                            solver: Solver::RedBlack,
+                        },
                         Par::Seq,
                     )
                     .unwrap();

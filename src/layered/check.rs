@@ -1,7 +1,9 @@
 //! EqProp in the layered network against the exact gradient (implicit differentiation through
 //! the graph view), converged and at the paper's transient setting (β = 0.9, 55/14 steps).
 
-use super::{entries, graph_view::node_offsets, Arch, Grads, Kind, LayeredNet, Nudge, Solver};
+use super::{
+    entries, graph_view::node_offsets, Arch, Grads, Kind, LayeredNet, Nudge, Phase, Solver,
+};
 use crate::eqprop::{cosine, implicit_gradient, relative_error};
 use crate::error::Result;
 use crate::model::FhnParams;
@@ -43,7 +45,18 @@ fn eqprop_estimate(
     let mut ws = net.workspace(1);
     let mut s = net.init_state(x.clone());
     net.prepare_input(&s, &mut ws, Par::Seq);
-    net.relax(&mut s, &mut ws, None, dt, free, Solver::Euler, Par::Seq)?;
+    net.relax(
+        &mut s,
+        &mut ws,
+        Phase {
+            nudge: None,
+            dt,
+            max_steps: free,
+            tol: 0.0,
+            solver: Solver::Euler,
+        },
+        Par::Seq,
+    )?;
     let res = net.residual(&s, &mut ws, None, Par::Seq);
     let mut g = Grads::zeros_like(net);
     for b in [beta, -beta] {
@@ -51,10 +64,13 @@ fn eqprop_estimate(
         net.relax(
             &mut sb,
             &mut ws,
-            Some(Nudge { target: y, beta: b }),
-            dt,
-            nudge,
-            Solver::Euler,
+            Phase {
+                nudge: Some(Nudge { target: y, beta: b }),
+                dt,
+                max_steps: nudge,
+                tol: 0.0,
+                solver: Solver::Euler,
+            },
             Par::Seq,
         )?;
         net.accumulate_param_grad(&sb, &mut ws, 1.0 / (2.0 * b), &mut g, Par::Seq);

@@ -1,10 +1,12 @@
 use super::*;
 use crate::eqprop::{cosine, implicit_gradient};
+use crate::model::FhnParams;
 use crate::network::{Cost, State};
 use crate::solvers::{newton, steady_state};
+use faer::Par;
 use rand::SeedableRng;
 
-fn small(inhibitor_coupling: bool, leak: f64, seed: u64) -> LayeredNet<f64> {
+pub(super) fn small(inhibitor_coupling: bool, leak: f64, seed: u64) -> LayeredNet<f64> {
     let arch = Arch {
         widths: vec![6, 5, 4, 3],
         kind: Kind::Fhn,
@@ -29,7 +31,7 @@ fn small(inhibitor_coupling: bool, leak: f64, seed: u64) -> LayeredNet<f64> {
     net
 }
 
-fn inputs() -> Mat<f64> {
+pub(super) fn inputs() -> Mat<f64> {
     Mat::from_fn(6, 2, |i, j| 0.2 + 0.1 * i as f64 - 0.3 * j as f64)
 }
 
@@ -135,8 +137,19 @@ fn relax_to_steady(
     net.prepare_input(st, ws, Par::Seq);
     let mut r = f64::MAX;
     for _ in 0..2000 {
-        net.relax(st, ws, nudge, 0.05, 100, Solver::Euler, Par::Seq)
-            .unwrap();
+        net.relax(
+            st,
+            ws,
+            Phase {
+                nudge,
+                dt: 0.05,
+                max_steps: 100,
+                tol: 0.0,
+                solver: Solver::Euler,
+            },
+            Par::Seq,
+        )
+        .unwrap();
         r = net.residual(st, ws, nudge, Par::Seq);
         if r < 1e-13 {
             break;
@@ -243,8 +256,19 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
     let mut ws = net.workspace(2);
     let mut st = net.init_state(inputs());
     net.prepare_input(&st, &mut ws, Par::Seq);
-    net.relax(&mut st, &mut ws, None, 0.5, 200, Solver::Euler, Par::Seq)
-        .unwrap();
+    net.relax(
+        &mut st,
+        &mut ws,
+        Phase {
+            nudge: None,
+            dt: 0.5,
+            max_steps: 200,
+            tol: 0.0,
+            solver: Solver::Euler,
+        },
+        Par::Seq,
+    )
+    .unwrap();
     let r = net.residual(&st, &mut ws, None, Par::Seq);
     assert!(r < 1e-10, "Hopfield residual {r}");
     // ∂E/∂W by finite differences of E at the fixed state.
@@ -280,164 +304,4 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
         "{fd} vs {}",
         acc.w[1][(1, 2)]
     );
-}
-
-#[test]
-fn newton_solver_reaches_exact_equilibria_in_free_and_nudged_phases() {
-    let net = small(false, 1.0, 5);
-    let target = Mat::from_fn(3, 2, |i, j| if i == j { 0.4 } else { -0.4 });
-    let mut ws = net.workspace(2);
-    for nudge in [
-        None,
-        Some(Nudge {
-            target: &target,
-            beta: 0.5,
-        }),
-    ] {
-        let mut st = net.init_state(inputs());
-        net.prepare_input(&st, &mut ws, Par::Seq);
-        net.relax(&mut st, &mut ws, nudge, 0.5, 200, Solver::Newton, Par::Seq)
-            .unwrap();
-        let r = net.residual(&st, &mut ws, nudge, Par::Seq);
-        assert!(r <= 1e-10, "residual {r}");
-    }
-}
-
-/// Random states for layers 1..L (the input layer is shared, as in two EqProp phases).
-fn random_state(net: &LayeredNet<f64>, x: &Mat<f64>, seed: u64) -> BatchState<f64> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut st = net.init_state(x.clone());
-    for l in 1..net.layers() {
-        for m in [&mut st.u[l], &mut st.v[l]] {
-            *m = Mat::from_fn(m.nrows(), m.ncols(), |_, _| rng.gen_range(-0.3..1.2));
-        }
-    }
-    st
-}
-
-#[test]
-fn difference_form_of_the_estimate_equals_two_co_content_sums() {
-    for (kind, coupled) in [
-        (Kind::Fhn, false),
-        (Kind::Fhn, true),
-        (Kind::Hopfield, false),
-    ] {
-        let mut net = small(coupled, 0.5, 9);
-        net.arch.kind = kind;
-        let (plus, minus) = (
-            random_state(&net, &inputs(), 1),
-            random_state(&net, &inputs(), 2),
-        );
-        let mut ws = net.workspace(2);
-        let mut two = Grads::zeros_like(&net);
-        net.accumulate_param_grad(&plus, &mut ws, 0.7, &mut two, Par::Seq);
-        net.accumulate_param_grad(&minus, &mut ws, -0.7, &mut two, Par::Seq);
-        let mut diff = Grads::zeros_like(&net);
-        net.accumulate_param_grad_difference(&plus, &minus, &mut ws, 0.7, &mut diff, Par::Seq);
-        for (a, b) in two.w.iter().zip(&diff.w) {
-            let err = (a - b).norm_max() / a.norm_max();
-            assert!(err < 1e-13, "{kind:?} coupled {coupled}: weights {err:e}");
-        }
-        for (a, b) in two.b.iter().zip(&diff.b) {
-            for (x, y) in a.iter().zip(b) {
-                assert!((x - y).abs() < 1e-13, "{kind:?}: bias {x} vs {y}");
-            }
-        }
-    }
-}
-
-#[test]
-fn anderson_reaches_the_newton_equilibrium_in_fewer_steps_than_jacobi() {
-    let net = small(false, 1.0, 5);
-    let target = Mat::from_fn(3, 2, |i, j| if i == j { 0.4 } else { -0.4 });
-    let nudge = Some(Nudge {
-        target: &target,
-        beta: 0.5,
-    });
-    let mut ws = net.workspace(2);
-    // Anderson is a local accelerator: both solvers start from the same 60 Jacobi steps
-    // (far from equilibrium this small random net is strongly nonlinear; docs/PERFORMANCE.md).
-    let mut run = |solver: Solver, tol: f64| {
-        let mut st = net.init_state(inputs());
-        net.prepare_input(&st, &mut ws, Par::Seq);
-        net.relax(&mut st, &mut ws, nudge, 0.5, 60, Solver::Jacobi, Par::Seq)
-            .unwrap();
-        let steps = net
-            .relax_until(&mut st, &mut ws, nudge, 0.5, 5000, tol, solver, Par::Seq)
-            .unwrap();
-        let r = net.residual(&st, &mut ws, nudge, Par::Seq);
-        (st, steps, r)
-    };
-    let (exact, _, r_newton) = run(Solver::Newton, 0.0);
-    assert!(r_newton <= 1e-10);
-    let (_, jacobi_steps, r_jacobi) = run(Solver::Jacobi, 1e-10);
-    let (acc, anderson_steps, r_anderson) = run(Solver::Anderson, 1e-10);
-    assert!(
-        r_jacobi <= 1e-10 && r_anderson <= 1e-10,
-        "{r_jacobi} {r_anderson}"
-    );
-    eprintln!("to 1e-10: Jacobi {jacobi_steps} steps, Anderson {anderson_steps}");
-    assert!(
-        3 * anderson_steps < jacobi_steps,
-        "Anderson {anderson_steps} vs Jacobi {jacobi_steps} steps"
-    );
-    for l in 1..net.layers() {
-        let d = (&acc.u[l] - &exact.u[l]).norm_max() + (&acc.v[l] - &exact.v[l]).norm_max();
-        assert!(d < 1e-8, "layer {l}: {d:e}");
-    }
-}
-
-#[test]
-fn single_example_fused_gemv_matches_the_batched_gemm_path() {
-    // Widths above the 16-lane blocks so that both the blocked and the tail loops run.
-    let mut net = small(true, 0.5, 4);
-    net.arch.widths = vec![6, 40, 37, 3];
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
-    net = LayeredNet::random(net.arch.clone(), 0.3, false, &mut rng).unwrap();
-    let x2 = inputs();
-    let two = random_state(&net, &x2, 3);
-    let mut one = net.init_state(Mat::from_fn(6, 1, |i, _| x2[(i, 1)]));
-    for l in 1..net.layers() {
-        one.u[l] = Mat::from_fn(two.u[l].nrows(), 1, |i, _| two.u[l][(i, 1)]);
-        one.v[l] = Mat::from_fn(two.v[l].nrows(), 1, |i, _| two.v[l][(i, 1)]);
-    }
-    let (mut ws1, mut ws2) = (net.workspace(1), net.workspace(2));
-    net.prepare_input(&one, &mut ws1, Par::Seq);
-    net.prepare_input(&two, &mut ws2, Par::Seq);
-    net.forces(&one, &mut ws1, None, Par::Seq);
-    net.forces(&two, &mut ws2, None, Par::Seq);
-    for l in 1..net.layers() {
-        for k in 0..net.arch.widths[l] {
-            for (a, b) in [(&ws1.gu, &ws2.gu), (&ws1.gv, &ws2.gv)] {
-                let (x, y) = (a[l][(k, 0)], b[l][(k, 1)]);
-                assert!((x - y).abs() < 1e-13, "layer {l} node {k}: {x} vs {y}");
-            }
-        }
-    }
-}
-
-#[test]
-fn a_diverging_phase_with_a_tolerance_is_an_error_not_a_converged_state() {
-    // Euler with a huge step blows up; the residual test (tolerance > 0) must not take the
-    // resulting NaN forces for a residual below the tolerance.
-    for tol in [0.0, 1e-3] {
-        let net = small(false, 0.0, 3);
-        let mut ws = net.workspace(2);
-        let mut st = net.init_state(inputs());
-        net.prepare_input(&st, &mut ws, Par::Seq);
-        let r = net.relax_until(
-            &mut st,
-            &mut ws,
-            None,
-            50.0,
-            200,
-            tol,
-            Solver::Euler,
-            Par::Seq,
-        );
-        assert!(
-            matches!(r, Err(Error::Diverged(_))),
-            "tolerance {tol}: {r:?}"
-        );
-    }
 }

@@ -146,6 +146,19 @@ impl TrainConfig {
         toml::to_string_pretty(self).expect("config serialises")
     }
 
+    /// Makes the input and output widths follow the data: `widths[0]` = its pixels, the last
+    /// width = its classes (a preset run on another data set, e.g. `fhn train --data DIR`).
+    pub fn fit_to(&mut self, d: &Dataset) {
+        let (pixels, classes) = (d.pixels(), d.classes());
+        let w = &mut self.model.widths;
+        if let Some(first) = w.first_mut() {
+            *first = pixels;
+        }
+        if let Some(last) = w.last_mut().filter(|_| classes > 0) {
+            *last = classes;
+        }
+    }
+
     /// Checks that the data fit the model: one input activator per pixel and an output unit
     /// for every class (label) present.
     pub fn check_data(&self, d: &Dataset) -> Result<()> {
@@ -164,11 +177,7 @@ impl TrainConfig {
                 w[0]
             )));
         }
-        let classes = [&d.train, &d.val, &d.test]
-            .iter()
-            .flat_map(|s| s.labels.iter())
-            .max()
-            .map_or(0, |&m| m as usize + 1);
+        let classes = d.classes();
         if *w.last().expect("validated widths") < classes {
             return Err(Error::Invalid(format!(
                 "the data have {classes} classes but the model only {} outputs",

@@ -8,7 +8,7 @@ use super::shards::Shards;
 use crate::data::Split;
 use crate::eqprop::implicit_gradient;
 use crate::error::Result;
-use crate::layered::{col, node_offsets, Grads, LayeredNet, Solver};
+use crate::layered::{col, node_offsets, Grads, LayeredNet, Phase, Solver};
 use crate::network::Cost;
 use faer::{Mat, Par};
 use serde::{Deserialize, Serialize};
@@ -173,14 +173,16 @@ pub fn exact_gradient(
         net64.prepare_input(&st, &mut ws, Par::Seq);
         let dt = 0.5; // Jacobi: stable at 0.5 for our settings and the paper's alike
         let newton = Solver::Newton;
-        net64.relax_until(
+        net64.relax(
             &mut st,
             &mut ws,
-            None,
-            dt,
-            SETTLE_STEPS,
-            1e-9,
-            newton,
+            Phase {
+                nudge: None,
+                dt,
+                max_steps: SETTLE_STEPS,
+                tol: 1e-9,
+                solver: newton,
+            },
             Par::Seq,
         )?;
         worst = worst.max(net64.residual(&st, &mut ws, None, Par::Seq));

@@ -16,6 +16,7 @@ pub mod config;
 mod device;
 #[cfg(test)]
 mod device_tests;
+mod epoch;
 pub mod estimate;
 mod eval;
 pub mod observe;
@@ -26,6 +27,8 @@ mod presets;
 pub mod probe;
 pub mod reduce;
 pub mod run_dir;
+#[cfg(test)]
+mod run_tests;
 mod shards;
 #[cfg(test)]
 mod tests;
@@ -33,20 +36,15 @@ mod tests;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::layered::{Grads, LayeredNet};
-use checkpoint::Checkpoint;
 use config::TrainConfig;
 pub use estimate::{BatchStats, GradientEstimator};
 pub use eval::{evaluate, load_data, Evaluation};
-use faer::Mat;
 pub use observe::{Flow, Observer, Progress};
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
 pub use reduce::GradientReducer;
-use run_dir::{keep_metrics_through, summarise, RunLock};
+use run_dir::{keep_metrics_through, RunLock};
 pub use run_dir::{plot_curves, read_metrics, EpochMetrics, RunSummary};
-use shards::Shards;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// A training run in progress.
 pub struct Trainer {
@@ -218,213 +216,5 @@ impl Trainer {
         );
         est.weights_changed(&self.net);
         Ok(stats)
-    }
-}
-
-impl Trainer {
-    /// Trains one epoch; returns its metrics (also appended to `metrics.jsonl`).
-    pub fn run_epoch(&mut self) -> Result<EpochMetrics> {
-        let epoch = self.epoch + 1;
-        let bs = self.cfg.training.batch_size.min(self.data.train.len());
-        let mut order: Vec<usize> = (0..self.data.train.len()).collect();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
-            self.cfg
-                .seed
-                .wrapping_mul(1_000_003)
-                .wrapping_add(epoch as u64),
-        );
-        order.shuffle(&mut rng);
-        if self.device.is_some() {
-            return self.run_epoch_device(epoch, &order);
-        }
-        let batches = order.len() / bs;
-        let mut est = estimate::estimator(&self.cfg, &self.net, bs, self.threads);
-        let mut ratios = vec![0.0; self.net.weights.len()];
-        let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
-        est.take_steps();
-        let mut relax_steps = 0.0;
-        let start = Instant::now();
-        for k in 0..batches {
-            let idx = &order[k * bs..(k + 1) * bs];
-            let BatchStats {
-                errors: e,
-                cost: c,
-                residual: r,
-            } = self
-                .train_batch(&mut *est, idx, &mut ratios)
-                .map_err(|e| match e {
-                    Error::Diverged(m) => Error::Diverged(format!("epoch {epoch}, batch {k}: {m}")),
-                    e => e,
-                })?;
-            if self
-                .net
-                .weights
-                .iter()
-                .any(|w| (0..w.ncols()).any(|j| (0..w.nrows()).any(|i| !w[(i, j)].is_finite())))
-            {
-                return Err(Error::Diverged(format!(
-                    "epoch {epoch}, batch {k}: non-finite weights after the update"
-                )));
-            }
-            errors += e;
-            cost += c;
-            residual += r;
-            relax_steps += est.take_steps();
-            seen += bs;
-            let p = Progress {
-                epoch,
-                seen,
-                total: batches * bs,
-                train_error: errors as f64 / seen as f64,
-                residual: residual / (k + 1) as f64,
-                seconds: start.elapsed().as_secs_f64(),
-            };
-            self.progress(&p, (k + 1) % (batches / 10).max(1) == 0 && k + 1 < batches)?;
-        }
-        let secs = start.elapsed().as_secs_f64();
-        let val = evaluate(&self.net, &self.cfg, &self.data.val, self.threads)?;
-        let test = evaluate(&self.net, &self.cfg, &self.data.test, self.threads)?;
-        let m = EpochMetrics {
-            epoch,
-            train_error: errors as f64 / seen.max(1) as f64,
-            train_cost: cost / seen.max(1) as f64,
-            val_error: val.error,
-            val_cost: val.cost,
-            test_error: test.error,
-            free_residual: residual / batches.max(1) as f64,
-            eval_residual: val.residual,
-            weight_norms: self.net.weights.iter().map(optim::frobenius).collect(),
-            update_ratios: ratios.iter().map(|r| r / batches.max(1) as f64).collect(),
-            train_seconds: secs,
-            examples_per_second: seen as f64 / secs,
-            relax_steps: relax_steps / batches.max(1) as f64,
-            gradient_quality: self.probe()?,
-        };
-        self.epoch = epoch;
-        self.lr_scale *= self.cfg.training.lr_decay;
-        self.commit_epoch(&m)?;
-        Ok(m)
-    }
-
-    /// Gradient quality on the first `probe_examples` training examples (None when 0).
-    fn probe(&self) -> Result<Option<probe::GradientQuality>> {
-        let n = self.cfg.training.probe_examples.min(self.data.train.len());
-        if n == 0 {
-            return Ok(None);
-        }
-        let idx: Vec<usize> = (0..n).collect();
-        probe::gradient_quality(&self.net, &self.cfg, &self.data.train, &idx).map(Some)
-    }
-
-    /// The run's current state as a checkpoint (configuration, network, optimizer buffers).
-    pub fn snapshot(&self) -> Checkpoint {
-        Checkpoint {
-            config: self.cfg.clone(),
-            epoch: self.epoch,
-            lr_scale: self.lr_scale,
-            net: self.net.clone(),
-            momentum: self.momentum.clone(),
-        }
-    }
-
-    /// Persists an epoch: checkpoint first (atomic), then the metrics line, then figures.
-    fn commit_epoch(&mut self, m: &EpochMetrics) -> Result<()> {
-        let ck = self.snapshot();
-        if m.val_error < self.best_val {
-            self.best_val = m.val_error;
-            checkpoint::save(&self.dir.join("best.safetensors"), &ck)?;
-        }
-        checkpoint::save(&self.dir.join("checkpoint.safetensors"), &ck)?;
-        self.saved_epoch = Some(ck.epoch);
-        for o in self.observers.iter_mut() {
-            o.epoch(m)?;
-        }
-        self.log(&format!(
-            "epoch {:>3}: train {:.2}% val {:.2}% test {:.2}% | cost {:.4} | residual free {:.2e} eval {:.2e} | {:.1} steps/update | {:.0} ex/s | ‖ΔW‖/‖W‖ {:?}",
-            m.epoch,
-            100.0 * m.train_error,
-            100.0 * m.val_error,
-            100.0 * m.test_error,
-            m.train_cost,
-            m.free_residual,
-            m.eval_residual,
-            m.relax_steps,
-            m.examples_per_second,
-            m.update_ratios.iter().map(|r| format!("{r:.1e}")).collect::<Vec<_>>()
-        ))
-    }
-
-    /// Runs `batches` training steps on the first examples (no evaluation, no checkpoint) and
-    /// returns (seconds, FLOPs per example): the benchmark's unit of work.
-    pub fn time_steps(&mut self, batches: usize) -> Result<(f64, f64)> {
-        if self.device.is_some() {
-            return self.time_steps_device(batches);
-        }
-        let bs = self.cfg.training.batch_size;
-        let mut est = estimate::estimator(&self.cfg, &self.net, bs, self.threads);
-        let mut ratios = vec![0.0; self.net.weights.len()];
-        let n = self.data.train.len();
-        let start = Instant::now();
-        for k in 0..batches {
-            let idx: Vec<usize> = (0..bs).map(|i| (k * bs + i) % n).collect();
-            self.train_batch(&mut *est, &idx, &mut ratios)?;
-        }
-        let t = &self.cfg.training;
-        let phases = if t.centered { 2 } else { 1 };
-        let flops = self
-            .net
-            .step_flops(t.free_steps + 1 + phases * t.nudge_steps, 2);
-        Ok((start.elapsed().as_secs_f64(), flops))
-    }
-
-    /// One training step on examples `idx` of the training split; returns the clamped input
-    /// and the targets it used (n_0 × B, n_L × B), for cross-checks with other implementations.
-    pub fn step_on(&mut self, idx: &[usize]) -> Result<(Mat<f32>, Mat<f32>)> {
-        let mut sh = Shards::new(&self.net, idx.len(), self.threads);
-        sh.load(&self.cfg, &self.data.train, idx);
-        if self.device.is_some() {
-            self.step_on_device(idx)?;
-            return Ok(sh.inputs_and_targets());
-        }
-        let mut est = estimate::estimator(&self.cfg, &self.net, idx.len(), self.threads);
-        let mut ratios = vec![0.0; self.net.weights.len()];
-        self.train_batch(&mut *est, idx, &mut ratios)?;
-        Ok(sh.inputs_and_targets())
-    }
-
-    /// Trains the remaining epochs and writes `results.json`.
-    pub fn fit(&mut self, threads: usize) -> Result<RunSummary> {
-        self.log(&format!(
-            "run {} ({}), widths {:?}, {} train / {} val / {} test examples, {}, starting after epoch {}",
-            self.dir.display(),
-            self.cfg.name,
-            self.cfg.model.widths,
-            self.data.train.len(),
-            self.data.val.len(),
-            self.data.test.len(),
-            match &self.device {
-                Some(d) => d.describe(),
-                None => format!("{threads} thread(s)"),
-            },
-            self.epoch
-        ))?;
-        while self.epoch < self.cfg.training.epochs {
-            if let Err(e) = self.run_epoch() {
-                let on_disk = match self.saved_epoch {
-                    Some(k) => format!(
-                        "{} holds epoch {k}; --resume continues from it",
-                        self.dir.join("checkpoint.safetensors").display()
-                    ),
-                    None => "no checkpoint was written".into(),
-                };
-                self.log(&format!("stopped: {e}; {on_disk}"))?;
-                return Err(e);
-            }
-        }
-        let device = self.device.as_ref().map_or("cpu".into(), |d| d.describe());
-        let summary = summarise(&self.dir, &self.cfg, threads, &device)?;
-        let body = serde_json::to_vec_pretty(&summary).expect("summary serialises");
-        crate::io::write_atomic(&self.dir.join("results.json"), &body)?;
-        Ok(summary)
     }
 }

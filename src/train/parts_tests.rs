@@ -2,6 +2,7 @@
 //! each is checked by what it must change: the implicit estimator applies the exact gradient,
 //! the reducer sits between estimate and update, an observer sees every epoch and can stop.
 
+use super::config::TrainConfig;
 use super::estimate::Estimator;
 use super::tests::{exact_reference, one_step, scratch, small_config, synthetic_data};
 use super::*;
@@ -127,5 +128,18 @@ fn an_observer_sees_every_epoch_and_can_stop_training_between_batches() {
     assert_eq!(t.epoch, 1);
     t.fit(1).unwrap();
     assert_eq!(read_metrics(&dir).unwrap().len(), 3);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_preset_follows_the_data_sets_input_and_class_count() {
+    let data = synthetic_data(16, 3);
+    let mut cfg = TrainConfig::preset("tiny").unwrap();
+    let dir = scratch("fit-to");
+    let err = Trainer::with_data(cfg.clone(), data.clone(), &dir, false, 1).err();
+    assert!(err.is_some_and(|e| e.to_string().contains("pixels")));
+    cfg.fit_to(&data);
+    assert_eq!(cfg.model.widths, vec![16, 32, 3]);
+    Trainer::with_data(cfg, data, &dir, false, 1).unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -8,7 +8,7 @@ use super::config::TrainConfig;
 use super::estimate::BatchStats;
 use crate::data::Split;
 use crate::error::Result;
-use crate::layered::{BatchState, Grads, LayeredNet, Nudge, Workspace};
+use crate::layered::{BatchState, Grads, LayeredNet, Nudge, Phase, Workspace};
 use faer::{Mat, Par};
 use rayon::prelude::*;
 
@@ -74,7 +74,18 @@ impl Phases {
         let (st, ws) = (&mut self.free, &mut self.ws);
         ws.anderson_memory = t.anderson_memory;
         let dt = t.dt as f32;
-        let taken = net.relax_until(st, ws, None, dt, steps, t.tolerance, t.solver, Par::Seq)?;
+        let taken = net.relax(
+            st,
+            ws,
+            Phase {
+                nudge: None,
+                dt,
+                max_steps: steps,
+                tol: t.tolerance,
+                solver: t.solver,
+            },
+            Par::Seq,
+        )?;
         self.steps += taken;
         Ok(net.residual(&self.free, &mut self.ws, None, Par::Seq))
     }
@@ -119,14 +130,16 @@ impl Phases {
                 beta: sign * force,
             };
             let n = t.nudge_steps;
-            net.relax_until(
+            net.relax(
                 state,
                 ws,
-                Some(nudge),
-                dt,
-                n,
-                t.tolerance,
-                t.solver,
+                Phase {
+                    nudge: Some(nudge),
+                    dt,
+                    max_steps: n,
+                    tol: t.tolerance,
+                    solver: t.solver,
+                },
                 Par::Seq,
             )
         };

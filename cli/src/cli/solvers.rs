@@ -2,7 +2,7 @@
 
 use clap::Args;
 use faer::{Mat, Par};
-use fhn_eqprop::layered::{LayeredNet, Real, Solver};
+use fhn_eqprop::layered::{LayeredNet, Phase, Real, Solver};
 use fhn_eqprop::train::checkpoint;
 use fhn_eqprop::train::load_data;
 use fhn_eqprop::{Error, Result};
@@ -186,14 +186,16 @@ fn run_case<T: Real>(
     let t = std::time::Instant::now();
     net.prepare_input(&st, &mut ws, Par::Seq);
     let dt = T::lit(case.dt);
-    let steps = net.relax_until(
+    let steps = net.relax(
         &mut st,
         &mut ws,
-        None,
-        dt,
-        max_steps,
-        tol,
-        case.solver,
+        Phase {
+            nudge: None,
+            dt,
+            max_steps: max_steps,
+            tol,
+            solver: case.solver,
+        },
         Par::Seq,
     )?;
     let secs = t.elapsed().as_secs_f64();

@@ -75,9 +75,19 @@ pub fn train(a: TrainArgs) -> Result<()> {
     if let Some(e) = a.epochs {
         cfg.training.epochs = e;
     }
-    if let Some(d) = &a.data {
-        cfg.data.dir = Some(d.clone());
-    }
+    let resumed = a.resume && ckpt.exists();
+    let data = match &a.data {
+        Some(d) => {
+            cfg.data.dir = Some(d.clone());
+            let data = load_data(&cfg)?;
+            if a.config.is_none() && !resumed {
+                // A preset's input and output widths follow the data set.
+                cfg.fit_to(&data);
+            }
+            Some(data)
+        }
+        None => None,
+    };
     cfg.validate()?;
     if a.print_config {
         outln!("{}", cfg.to_toml().trim_end());
@@ -87,7 +97,11 @@ pub fn train(a: TrainArgs) -> Result<()> {
         return Err(Error::Invalid("--threads must be ≥ 1".into()));
     }
     setup_threads(a.threads);
-    let mut t = Trainer::new(cfg, &out, a.resume, a.threads)?;
+    let data = match data {
+        Some(d) => d,
+        None => load_data(&cfg)?,
+    };
+    let mut t = Trainer::with_data(cfg, data, &out, a.resume, a.threads)?;
     t.use_device(a.device)?;
     t.echo_log();
     let s = t.fit(a.threads)?;

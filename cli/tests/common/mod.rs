@@ -4,13 +4,20 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// Runs the `fhn` binary from the crate root.
+/// Runs the `fhn` binary from the repository root.
 pub fn fhn(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fhn"))
         .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(root(""))
         .output()
         .expect("run fhn")
+}
+
+/// A path relative to the repository root (the tests run in `cli/`).
+pub fn root(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
 }
 
 /// An empty scratch folder unique to this process and `name`.

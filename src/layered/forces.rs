@@ -1,0 +1,190 @@
+//! The forces ∂Φ/∂u, ∂Φ/∂v of a batch: the couplings as GEMMs (one fused pass per weight
+//! matrix for a single example), then the local terms in one element-wise pass per layer.
+
+use super::elementwise::{col, col_mut, fused_gemv, hard_sigmoid, zip_map};
+use super::{BatchState, Kind, LayeredNet, Nudge, Real, Workspace};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
+
+impl<T: Real> LayeredNet<T> {
+    /// Precomputes the constant drive of the clamped input on layer 1 (once per batch).
+    pub fn prepare_input(&self, st: &BatchState<T>, ws: &mut Workspace<T>, par: Par) {
+        let x = self.input_activity(st, &mut ws.act);
+        matmul(
+            ws.input_drive.as_mut(),
+            Accum::Replace,
+            &self.weights[0],
+            x,
+            T::one(),
+            par,
+        );
+        if self.arch.has_inhibitor() && self.arch.inhibitor_coupling {
+            matmul(
+                ws.input_drive_v.as_mut(),
+                Accum::Replace,
+                &self.weights[0],
+                &st.v[0],
+                T::one(),
+                par,
+            );
+        }
+    }
+
+    pub(super) fn input_activity<'a>(
+        &self,
+        st: &'a BatchState<T>,
+        act: &'a mut [Mat<T>],
+    ) -> &'a Mat<T> {
+        match self.arch.kind {
+            Kind::Fhn => &st.u[0],
+            Kind::Hopfield => {
+                hard_sigmoid(&st.u[0], &mut act[0]);
+                &act[0]
+            }
+        }
+    }
+
+    /// Computes the forces ∂Φ/∂u (into `ws.gu`) and ∂Φ/∂v (into `ws.gv`) for layers 1..=L.
+    pub fn forces(
+        &self,
+        st: &BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        par: Par,
+    ) {
+        let nl = self.layers();
+        let kind = self.arch.kind;
+        if kind == Kind::Hopfield {
+            for l in 1..nl {
+                hard_sigmoid(&st.u[l], &mut ws.act[l]);
+            }
+        }
+        let p = self.arch.fhn;
+        // Coupling currents: gu_l = α (W^{l−1} a_{l−1} + W^{lT} a_{l+1}).
+        let alpha = match kind {
+            Kind::Fhn => T::lit(-p.d_u),
+            Kind::Hopfield => -T::one(),
+        };
+        {
+            let act = &ws.act;
+            let a = |m: usize| if kind == Kind::Fhn { &st.u[m] } else { &act[m] };
+            self.couple(&ws.input_drive, a, &mut ws.gu, alpha, par);
+        }
+        let inhib = self.arch.has_inhibitor();
+        if inhib && self.arch.inhibitor_coupling {
+            let cv = T::lit(p.inhibitor_gain());
+            self.couple(&ws.input_drive_v, |m| &st.v[m], &mut ws.gv, cv, par);
+        }
+        // Local (element-wise) terms, fused in one pass per layer.
+        let (du, leak) = (T::lit(p.d_u), T::lit(self.arch.leak));
+        let local = p.local::<T>();
+        let cv = local.inhibitor_gain;
+        for l in 1..nl {
+            let out = l + 1 == nl;
+            let (bias, diag) = (&self.biases[l - 1], &ws.diag[l]);
+            for b in 0..ws.batch {
+                let u = col(&st.u[l], b);
+                let v = col(&st.v[l], b);
+                let y = nudge.filter(|_| out).map(|n| (col(n.target, b), n.beta));
+                let gu = col_mut(&mut ws.gu[l], b);
+                // Zipped iterators (no bounds checks) so that these loops vectorise.
+                match kind {
+                    Kind::Fhn => {
+                        for ((((g, &uk), &vk), &d), &bk) in
+                            gu.iter_mut().zip(u).zip(v).zip(diag).zip(bias)
+                        {
+                            *g += du * (d + leak) * uk - local.activator(uk, vk) - bk;
+                        }
+                    }
+                    Kind::Hopfield => {
+                        for ((g, &uk), &bk) in gu.iter_mut().zip(u).zip(bias) {
+                            let on = if uk >= T::zero() && uk <= T::one() {
+                                T::one()
+                            } else {
+                                T::zero()
+                            };
+                            *g = uk + on * (*g - bk);
+                        }
+                    }
+                }
+                if let Some((y, beta)) = y {
+                    for ((g, &uk), &yk) in gu.iter_mut().zip(u).zip(y) {
+                        *g += beta * (uk - yk);
+                    }
+                }
+                if inhib {
+                    let gv = col_mut(&mut ws.gv[l], b);
+                    if self.arch.inhibitor_coupling {
+                        for (((g, &uk), &vk), &d) in gv.iter_mut().zip(u).zip(v).zip(diag) {
+                            *g += local.inhibitor(uk, vk) - cv * d * vk;
+                        }
+                    } else {
+                        for ((g, &uk), &vk) in gv.iter_mut().zip(u).zip(v) {
+                            *g = local.inhibitor(uk, vk);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Coupling currents `out_l = c (W^{l−1} a_{l−1} + W^{lT} a_{l+1})` for l = 1..=L, with the
+    /// constant input term `W⁰ a_0 = drive` precomputed by [`Self::prepare_input`].
+    pub(super) fn couple<'a>(
+        &self,
+        drive: &Mat<T>,
+        a: impl Fn(usize) -> &'a Mat<T>,
+        out: &mut [Mat<T>],
+        c: T,
+        par: Par,
+    ) where
+        T: 'a,
+    {
+        let nl = self.layers();
+        if drive.ncols() == 1 {
+            // One example: each weight matrix is streamed once for both of its products.
+            zip_map(out[1].as_mut(), drive.as_ref(), |x| c * x);
+            for g in out[2..nl].iter_mut() {
+                g.fill(T::zero());
+            }
+            for m in 1..nl - 1 {
+                let (lo, hi) = out.split_at_mut(m + 1);
+                let (down, up) = (col_mut(&mut lo[m], 0), col_mut(&mut hi[0], 0));
+                fused_gemv(
+                    &self.weights[m],
+                    col(a(m), 0),
+                    col(a(m + 1), 0),
+                    c,
+                    up,
+                    down,
+                );
+            }
+            return;
+        }
+        for l in 1..nl {
+            let g = &mut out[l];
+            if l == 1 {
+                zip_map(g.as_mut(), drive.as_ref(), |x| c * x);
+            } else {
+                matmul(
+                    g.as_mut(),
+                    Accum::Replace,
+                    &self.weights[l - 1],
+                    a(l - 1),
+                    c,
+                    par,
+                );
+            }
+            if l + 1 < nl {
+                matmul(
+                    g.as_mut(),
+                    Accum::Add,
+                    self.weights[l].transpose(),
+                    a(l + 1),
+                    c,
+                    par,
+                );
+            }
+        }
+    }
+}

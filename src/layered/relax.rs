@@ -1,0 +1,254 @@
+//! Relaxation of a batch to its equilibrium: explicit Euler, Jacobi, Anderson, red-black and
+//! Newton steps, the divergence checks and the residual ‖∂Φ/∂s‖∞.
+
+use super::elementwise::{col, col_mut, jacobi_update, zip_update};
+use super::{anderson, node_offsets, BatchState, Kind, LayeredNet, Nudge, Real, Solver, Workspace};
+use crate::error::{Error, Result};
+use faer::Par;
+
+/// One relaxation phase: what [`LayeredNet::relax`] minimises and how far.
+#[derive(Clone, Copy)]
+pub struct Phase<'a, T: Real> {
+    /// The cost's force (None: the free phase).
+    pub nudge: Option<Nudge<'a, T>>,
+    /// Step size (unused by red-black sweeps and Newton).
+    pub dt: T,
+    /// Most steps (sweeps) taken.
+    pub max_steps: usize,
+    /// Stop once ‖∂Φ/∂s‖∞ ≤ tol (0: run all steps).
+    pub tol: f64,
+    /// The method.
+    pub solver: Solver,
+}
+
+impl<T: Real> LayeredNet<T> {
+    /// One relaxation step of size `dt` (computes the forces first).
+    ///
+    /// [`Solver::Euler`]: `u ← u − dt/τ_u · ∂Φ/∂u`, `v ← v + dt ε/τ_v · ∂Φ/∂v` (paper §III).
+    /// [`Solver::Jacobi`]: the activator step is divided by `1 + dt/τ_u · max(0, h)`, with
+    /// `h = d_u(diag + g₀) + 3u² − 1 (+ β at the output)` the diagonal of ∂²Φ/∂u²: a diagonally
+    /// preconditioned (semi-implicit) step with the same fixed points that stays stable where
+    /// Euler explodes on stiff nodes.
+    pub fn step(
+        &self,
+        st: &mut BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        dt: T,
+        solver: Solver,
+        par: Par,
+    ) {
+        if solver == Solver::RedBlack && self.arch.block_sweep_supported().is_ok() {
+            return self.block_sweep(st, ws, nudge, par);
+        }
+        self.forces(st, ws, nudge, par);
+        self.apply_step(st, ws, nudge, dt, solver);
+    }
+
+    /// The update of [`Self::step`] from the forces already in `ws`.
+    pub(super) fn apply_step(
+        &self,
+        st: &mut BatchState<T>,
+        ws: &Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        dt: T,
+        solver: Solver,
+    ) {
+        let p = self.arch.fhn;
+        let (ku, kv) = (dt / T::lit(p.tau_u), dt * T::lit(p.eps / p.tau_v));
+        let inhib = self.arch.has_inhibitor();
+        let nl = self.layers();
+        for l in 1..nl {
+            let (u, g) = (st.u[l].as_mut(), ws.gu[l].as_ref());
+            match (self.arch.kind, solver) {
+                (Kind::Fhn, Solver::Euler) => zip_update(u, g, -ku, None),
+                (Kind::Fhn, _) => {
+                    let out_beta = nudge
+                        .filter(|_| l + 1 == nl)
+                        .map_or(T::zero(), |n| n.beta.max(T::zero()));
+                    jacobi_update(u, g, ku, &ws.stiffness[l], out_beta);
+                }
+                (Kind::Hopfield, _) => zip_update(u, g, -dt, Some((T::zero(), T::one()))),
+            }
+            if inhib {
+                zip_update(st.v[l].as_mut(), ws.gv[l].as_ref(), kv, None);
+            }
+        }
+    }
+
+    /// At most `phase.max_steps` steps of `phase.solver`, stopping once ‖∂Φ/∂s‖∞ ≤ `phase.tol`
+    /// (read off each step's own forces, so the test costs no extra force evaluation; `tol = 0`
+    /// runs all steps). Non-finite or runaway states (|u| > 1e6) are reported with the step and
+    /// the layer. Returns the number of force evaluations (steps) taken; call
+    /// [`Self::residual`] for ‖∂Φ/∂s‖∞ afterwards.
+    pub fn relax(
+        &self,
+        st: &mut BatchState<T>,
+        ws: &mut Workspace<T>,
+        phase: Phase<T>,
+        par: Par,
+    ) -> Result<usize> {
+        let Phase {
+            nudge,
+            dt,
+            max_steps,
+            tol,
+            solver,
+        } = phase;
+        if solver == Solver::RedBlack {
+            return self.relax_blocks(st, ws, nudge, max_steps, tol, par);
+        }
+        let with_v = self.arch.has_inhibitor();
+        let mut accel = (solver == Solver::Anderson).then(|| {
+            let n = anderson::packed_len(&self.arch.widths, with_v);
+            let mut a = ws
+                .anderson
+                .take()
+                .filter(|a| a.fits(ws.anderson_memory, n, ws.batch))
+                .unwrap_or_else(|| anderson::Anderson::new(ws.anderson_memory, n, ws.batch));
+            a.reset();
+            a
+        });
+        let (mut taken, mut last) = (0, f64::INFINITY);
+        for s in 0..max_steps {
+            self.forces(st, ws, nudge, par);
+            let r = if tol > 0.0 || accel.is_some() {
+                self.force_norm(st, ws)
+            } else {
+                f64::INFINITY
+            };
+            if r <= tol {
+                break;
+            }
+            if r.is_nan() {
+                self.check_state(st, s)?;
+                return Err(Error::Diverged(format!(
+                    "non-finite forces at relaxation step {s}"
+                )));
+            }
+            if let Some(a) = accel.as_mut() {
+                // Safeguard: in the nonlinear transient the history can mislead; restart it
+                // when the residual grows well above the best since the last restart.
+                if r > 4.0 * last {
+                    a.reset();
+                    last = r;
+                }
+                last = last.min(r);
+                a.before(st, with_v);
+            }
+            self.apply_step(st, ws, nudge, dt, solver);
+            if let Some(a) = accel.as_mut() {
+                a.after(st, with_v);
+            }
+            taken += 1;
+            if s % 8 == 7 || s + 1 == max_steps {
+                self.check_state(st, s)?;
+            }
+        }
+        if accel.is_some() {
+            ws.anderson = accel;
+        }
+        if solver == Solver::Newton {
+            self.newton_polish(st, nudge)?;
+        }
+        Ok(taken)
+    }
+
+    /// Newton polishing of every example of the batch on the f64 graph view.
+    pub(super) fn newton_polish(
+        &self,
+        st: &mut BatchState<T>,
+        nudge: Option<Nudge<T>>,
+    ) -> Result<()> {
+        let net64 = self.to_f64();
+        let off = node_offsets(&self.arch.widths);
+        let last = self.layers() - 1;
+        for b in 0..st.u[0].ncols() {
+            let x: Vec<f64> = col(&st.u[0], b).iter().map(|v| v.as_f64()).collect();
+            let g = net64.as_graph(&x)?;
+            let mut s = g.initial_state();
+            for l in 1..self.layers() {
+                for (k, (&u, &v)) in col(&st.u[l], b).iter().zip(col(&st.v[l], b)).enumerate() {
+                    s.u[off[l] + k] = u.as_f64();
+                    s.v[off[l] + k] = v.as_f64();
+                }
+            }
+            let cost = nudge.map(|n| crate::network::Cost {
+                outputs: (0..self.arch.widths[last]).map(|k| off[last] + k).collect(),
+                targets: col(n.target, b).iter().map(|v| v.as_f64()).collect(),
+            });
+            let beta = nudge.map_or(0.0, |n| n.beta.as_f64());
+            crate::solvers::newton(&g, &mut s, cost.as_ref().map(|c| (c, beta)), 1e-10, 50)?;
+            for l in 1..self.layers() {
+                for k in 0..self.arch.widths[l] {
+                    col_mut(&mut st.u[l], b)[k] = T::lit(s.u[off[l] + k]);
+                    col_mut(&mut st.v[l], b)[k] = T::lit(s.v[off[l] + k]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_state(&self, st: &BatchState<T>, step: usize) -> Result<()> {
+        let limit = T::lit(1e6);
+        for l in 1..self.layers() {
+            let all =
+                (0..st.u[l].ncols()).flat_map(|b| col(&st.u[l], b).iter().chain(col(&st.v[l], b)));
+            let bad = all.copied().find(|x| x.is_nan() || x.abs() > limit);
+            if let Some(x) = bad {
+                return Err(Error::Diverged(format!(
+                    "state {} at relaxation step {step}, layer {l}",
+                    x.as_f64()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Residual ‖∂Φ/∂s‖∞ (for Hopfield: the projected gradient |u − clip(u − ∂E/∂u)|).
+    pub fn residual(
+        &self,
+        st: &BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        par: Par,
+    ) -> f64 {
+        self.forces(st, ws, nudge, par);
+        self.force_norm(st, ws)
+    }
+
+    /// [`Self::residual`] from the forces already in `ws`; NaN when any force is NaN (a plain
+    /// `max` fold would drop it and report a broken state as converged).
+    pub(super) fn force_norm(&self, st: &BatchState<T>, ws: &Workspace<T>) -> f64 {
+        let max = |m: f64, x: f64| {
+            if m.is_nan() || x.is_nan() || x > m {
+                if m.is_nan() {
+                    m
+                } else {
+                    x
+                }
+            } else {
+                m
+            }
+        };
+        let mut r: f64 = 0.0;
+        for l in 1..self.layers() {
+            for j in 0..st.u[l].ncols() {
+                let (u, g) = (col(&st.u[l], j), col(&ws.gu[l], j));
+                r = match self.arch.kind {
+                    Kind::Fhn => g.iter().fold(r, |m, &x| max(m, x.as_f64().abs())),
+                    Kind::Hopfield => u.iter().zip(g).fold(r, |m, (&u, &g)| {
+                        let x = u.as_f64() - (u.as_f64() - g.as_f64()).clamp(0.0, 1.0);
+                        max(m, x.abs())
+                    }),
+                };
+                if self.arch.has_inhibitor() {
+                    r = col(&ws.gv[l], j)
+                        .iter()
+                        .fold(r, |m, &x| max(m, x.as_f64().abs()));
+                }
+            }
+        }
+        r
+    }
+}

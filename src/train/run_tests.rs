@@ -1,0 +1,189 @@
+//! Tests of a run as a whole: bit-identical resume with momentum, the momentum buffer in the
+//! checkpoint, data that must fit the model, one writer per run folder, evaluation counts.
+
+use super::config::TrainConfig;
+use super::tests::{scratch, small_config, synthetic_data};
+use super::*;
+use crate::layered::Phase;
+use faer::{Mat, Par};
+
+fn momentum_config() -> TrainConfig {
+    let mut c = small_config();
+    c.training.momentum = 0.9;
+    c.training.lr_decay = 0.8;
+    c.training.epochs = 2;
+    c
+}
+
+#[test]
+fn resume_with_momentum_is_bit_identical_to_an_uninterrupted_run() {
+    let cfg = momentum_config();
+    let straight = scratch("straight");
+    Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &straight, false, 2)
+        .unwrap()
+        .fit(2)
+        .unwrap();
+    let split = scratch("split");
+    let mut one = cfg.clone();
+    one.training.epochs = 1;
+    Trainer::with_data(one, synthetic_data(16, 3), &split, false, 2)
+        .unwrap()
+        .fit(2)
+        .unwrap();
+    let first = std::fs::read_to_string(split.join("metrics.jsonl")).unwrap();
+    Trainer::with_data(cfg, synthetic_data(16, 3), &split, true, 2)
+        .unwrap()
+        .fit(2)
+        .unwrap();
+    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    assert!(
+        read(&straight, "checkpoint.safetensors") == read(&split, "checkpoint.safetensors"),
+        "the resumed run's last checkpoint differs from the uninterrupted run's"
+    );
+    // best.safetensors may come from the first process, whose configuration said 1 epoch.
+    let (a, b) = (
+        checkpoint::load(&straight.join("best.safetensors")).unwrap(),
+        checkpoint::load(&split.join("best.safetensors")).unwrap(),
+    );
+    assert_eq!(a.epoch, b.epoch);
+    assert!(a.net.weights == b.net.weights && a.momentum.w == b.momentum.w);
+    // Timings differ; everything learned must not.
+    let learned = |d: &Path| -> Vec<(usize, f64, f64, Vec<f64>)> {
+        read_metrics(d)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.epoch, m.train_cost, m.val_cost, m.weight_norms))
+            .collect()
+    };
+    assert_eq!(learned(&straight), learned(&split));
+    // The resumed process kept the first epoch's metrics line byte for byte.
+    let all = std::fs::read_to_string(split.join("metrics.jsonl")).unwrap();
+    assert!(all.starts_with(&first) && all.lines().count() == 2);
+    std::fs::remove_dir_all(straight).unwrap();
+    std::fs::remove_dir_all(split).unwrap();
+}
+
+#[test]
+fn the_momentum_buffer_survives_the_checkpoint() {
+    let cfg = momentum_config();
+    let dir = scratch("mom");
+    let mut t = Trainer::with_data(cfg, synthetic_data(16, 3), &dir, false, 1).unwrap();
+    t.step_on(&[0, 1, 2, 3, 4]).unwrap();
+    let snap = t.snapshot();
+    let p = dir.join("c.safetensors");
+    checkpoint::save(&p, &snap).unwrap();
+    let back = checkpoint::load(&p).unwrap();
+    for l in 0..snap.net.weights.len() {
+        assert!(snap.momentum.w[l] != snap.net.weights[l]);
+        assert!(back.momentum.w[l] == snap.momentum.w[l], "mw{l}");
+        assert!(back.net.weights[l] == snap.net.weights[l], "w{l}");
+        assert_eq!(back.momentum.b[l], snap.momentum.b[l], "mb{l}");
+        assert_eq!(back.net.biases[l], snap.net.biases[l], "b{l}");
+    }
+    assert_eq!((back.epoch, back.lr_scale), (snap.epoch, snap.lr_scale));
+    // Identical states give byte-identical files (sorted header).
+    let q = dir.join("d.safetensors");
+    checkpoint::save(&q, &snap).unwrap();
+    assert!(std::fs::read(&p).unwrap() == std::fs::read(&q).unwrap());
+    drop(t);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_data_must_fit_the_model() {
+    let cfg = small_config();
+    for (pixels, classes, want) in [
+        (900, 3, "900 pixels"),
+        (9, 3, "9 pixels"),
+        (16, 5, "5 classes"),
+    ] {
+        let dir = scratch("fit");
+        let e = Trainer::with_data(cfg.clone(), synthetic_data(pixels, classes), &dir, false, 1)
+            .err()
+            .expect("mismatched data must be refused")
+            .to_string();
+        assert!(e.contains(want), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn a_run_folder_has_one_writer_and_a_new_run_never_overwrites_one() {
+    let cfg = small_config();
+    let dir = scratch("lock");
+    let first = Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &dir, false, 1).unwrap();
+    let e = Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &dir, false, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("in use"), "{e}");
+    drop(first);
+    let mut t = Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &dir, false, 1).unwrap();
+    let m = t.run_epoch().unwrap();
+    // Without a tolerance every update takes all its steps: free + two nudged phases.
+    let tr = &cfg.training;
+    assert_eq!(m.relax_steps, (tr.free_steps + 2 * tr.nudge_steps) as f64);
+    drop(t);
+    let e = Trainer::with_data(cfg, synthetic_data(16, 3), &dir, false, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("already holds a run"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn evaluation_counts_errors_and_costs_of_every_example() {
+    // Shards of 4, 3, 3 examples against one example at a time.
+    let mut cfg = small_config();
+    cfg.training.eval_batch_size = 10;
+    let data = synthetic_data(16, 3);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let net = LayeredNet::<f32>::random(cfg.model.clone(), 1.0, true, &mut rng).unwrap();
+    let e = evaluate(&net, &cfg, &data.test, 3).unwrap();
+    let t = &cfg.training;
+    let (mut errors, mut cost) = (0usize, 0.0f64);
+    for b in 0..data.test.len() {
+        let scale = (cfg.data.input_scale / 255.0) as f32;
+        let x = Mat::from_fn(16, 1, |i, _| data.test.image(b)[i] as f32 * scale);
+        let mut ws = net.workspace(1);
+        let mut s = net.init_state(x);
+        net.prepare_input(&s, &mut ws, Par::Seq);
+        net.relax(
+            &mut s,
+            &mut ws,
+            Phase {
+                nudge: None,
+                dt: t.dt as f32,
+                max_steps: t.eval_steps,
+                tol: 0.0,
+                solver: t.solver,
+            },
+            Par::Seq,
+        )
+        .unwrap();
+        let out = s.u.last().unwrap();
+        let label = data.test.labels[b] as usize;
+        let guess = (0..3)
+            .max_by(|&i, &j| out[(i, 0)].total_cmp(&out[(j, 0)]))
+            .unwrap();
+        errors += usize::from(guess != label);
+        for c in 0..3 {
+            let y = if c == label {
+                t.target_on
+            } else {
+                t.target_off
+            };
+            cost += t.cost_scale * (out[(c, 0)] as f64 - y).powi(2);
+        }
+    }
+    let n = data.test.len() as f64;
+    assert_eq!(e.error, errors as f64 / n);
+    assert!(
+        (e.cost - cost / n).abs() < 1e-4 * (cost / n).abs(),
+        "{} vs {}",
+        e.cost,
+        cost / n
+    );
+    assert!(e.residual > 0.0 && e.residual.is_finite());
+}
