@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Training-step throughput of an older commit against the working tree, interleaved
 # (old, new, old, new, …), paper preset, batch 1/32/128, threads 1/2, 3 rounds each.
-# Usage: scripts/before_after.sh COMMIT [OUT]   (COMMIT must have `fhn bench-step`)
+# Usage: scripts/before_after.sh COMMIT|OLD_BINARY [OUT]   (it must have `fhn bench-step`)
+# A binary already built from the old commit saves the worktree build (minutes on 2 cores).
 # Writes OUT.jsonl (every run) and OUT.txt (medians, ratio new/old).
 set -euo pipefail
 commit="$1"
 out="${2:-results/bench/before_after}"
 cd "$(dirname "$0")/.."
-wt="$(mktemp -d)/old"
-git worktree add --detach "$wt" "$commit" >/dev/null
-trap 'git worktree remove --force "$wt"' EXIT
-(cd "$wt" && cargo build --release --quiet)
+if [ -x "$commit" ] && [ -f "$commit" ]; then
+  old_bin="$(realpath "$commit")"
+else
+  wt="$(mktemp -d)/old"
+  git worktree add --detach "$wt" "$commit" >/dev/null
+  trap 'git worktree remove --force "$wt"' EXIT
+  (cd "$wt" && cargo build --release --quiet)
+  old_bin="$wt/target/release/fhn"
+fi
 cargo build --release --quiet
 : > "$out.jsonl"
 for threads in 1 2; do
@@ -18,7 +24,7 @@ for threads in 1 2; do
     per=$(( 64 / batch > 2 ? 64 / batch : 2 ))
     for round in 1 2 3; do
       for side in old new; do
-        bin=target/release/fhn; [ "$side" = old ] && bin="$wt/target/release/fhn"
+        bin=target/release/fhn; [ "$side" = old ] && bin="$old_bin"
         "$bin" bench-step --preset paper --batch "$batch" --threads "$threads" \
           --batches "$per" --reps 3 --warmup 1 |
           python3 -c "import json,sys; r=json.load(sys.stdin); r['side']='$side'; r['commit']='$commit'; print(json.dumps(r))" >> "$out.jsonl"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Behaviour fingerprint of a `fhn` binary: short training runs of every preset family (FHN
-# Euler/Jacobi/Anderson/red-black, Hopfield, the backend engine on the host), 1 thread, with
+# Euler/Jacobi/Anderson/red-black, the gradient probe, Hopfield, the backend engine on the
+# host; not the Newton solver, too slow at MNIST size, nor coupled inhibitors, which diverge
+# on MNIST with signed conductances; the unit tests cover both), 1 thread, with
 # every metric except wall-clock fields and the SHA-256 of each checkpoint's tensors.
 # Two binaries are behaviour-identical when their fingerprints are equal (issue 10 item 5).
 # Usage: scripts/behaviour_check.sh BIN OUT.txt
@@ -41,6 +43,7 @@ PY
 }
 {
   run tiny tiny cpu
+  run probe tiny cpu train_limit=300 eval_limit=100 probe_examples=2
   run quick quick cpu train_limit=3000 eval_limit=1000 epochs=2
   run quick-host quick host train_limit=1000 eval_limit=500 epochs=1
   run anderson quick cpu train_limit=1000 eval_limit=500 epochs=1 solver='"anderson"' tolerance=1e-3

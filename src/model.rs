@@ -164,7 +164,10 @@ impl FhnParams {
 
 /// The FHN local terms (paper eq. 2, docs/MODEL.md §1), written once, generic over f32/f64:
 /// the graph model, the layered networks, the CPU backend and the Hamiltonian recursions all
-/// call these (the CUDA kernels in `backend/kernels.cu` are the one other copy, in CUDA C).
+/// call these. Other forms of the same physics: the CUDA kernels (`backend/kernels.cu`, CUDA
+/// C), the Jacobi preconditioner's diagonal `d_u(diag + g₀) − 1 + 3u²` (the −1 folded into a
+/// per-node constant, `layered/elementwise.rs`, `backend/host.rs`) and the red-black solver's
+/// cubic for u given its neighbours (`layered/blocks.rs`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Local<T> {
     /// Inhibitor rate ε.
@@ -245,6 +248,34 @@ fn real_roots(p: impl Fn(f64) -> f64, lo: f64, hi: f64, n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_terms_are_the_derivatives_of_f_in_f32_and_f64() {
+        let p = FhnParams::parra_rivas(0.6, 0.7, 1.3, 0.2);
+        let (l, l32) = (p.local::<f64>(), p.local::<f32>());
+        let h = 1e-6;
+        for &(u, v) in &[(0.3, -0.2), (-1.1, 0.4), (0.0, 0.9), (1.7, -1.3)] {
+            let du = (l.free_energy(u + h, v) - l.free_energy(u - h, v)) / (2.0 * h);
+            let dv = (l.free_energy(u, v + h) - l.free_energy(u, v - h)) / (2.0 * h);
+            let dslope = (l.activator(u + h, v) - l.activator(u - h, v)) / (2.0 * h);
+            assert!((l.activator(u, v) - du).abs() < 1e-7, "∂F/∂u at {u}, {v}");
+            assert!((l.inhibitor(u, v) + dv).abs() < 1e-7, "−∂F/∂v at {u}, {v}");
+            assert!(
+                (Local::<f64>::slope(u) - dslope).abs() < 1e-6,
+                "slope at {u}"
+            );
+            let (a32, b32) = (
+                l32.activator(u as f32, v as f32),
+                l32.inhibitor(u as f32, v as f32),
+            );
+            assert!((a32 as f64 - l.activator(u, v)).abs() < 1e-5);
+            assert!((b32 as f64 - l.inhibitor(u, v)).abs() < 1e-5);
+        }
+        assert_eq!(p.inhibitor_gain(), p.d_v / p.eps);
+        let off = FhnParams { eps: 0.0, ..p };
+        assert_eq!(off.inhibitor_gain(), 0.0);
+        assert_eq!(off.local::<f32>().inhibitor_gain, 0.0);
+    }
 
     #[test]
     fn reaction_is_q_times_grad_f() {

@@ -167,22 +167,42 @@ fn idx_dir(dir: &Path, side: u32, n: u32) {
 }
 
 #[test]
-fn data_that_does_not_fit_the_model_is_refused() {
+fn data_that_does_not_fit_the_model_is_refused_and_a_preset_follows_the_data() {
     let d = tmp("shape");
+    let base =
+        String::from_utf8(fhn(&["train", "--preset", "tiny", "--print-config"]).stdout).unwrap();
+    let cfg = d.join("tiny.toml");
+    std::fs::write(&cfg, &base).unwrap();
     for (side, want) in [(30, "900 pixels"), (14, "196 pixels")] {
         let data = d.join(format!("d{side}"));
         idx_dir(&data, side, 40);
-        let args = [
+        let data = data.to_str().unwrap();
+        // A configuration file is taken as written: data of another size are refused.
+        let out = d.join(format!("run{side}"));
+        let o = fhn(&[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data",
+            data,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{side}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{side}: {}", stderr(&o));
+        // A preset's input width follows the data.
+        let o = fhn(&[
             "train",
             "--preset",
             "tiny",
             "--data",
-            data.to_str().unwrap(),
-        ];
-        let out = d.join(format!("run{side}"));
-        let o = fhn(&[&args[..], &["--out", out.to_str().unwrap()]].concat());
-        assert_eq!(o.status.code(), Some(1), "{side}: {}", stderr(&o));
-        assert!(stderr(&o).contains(want), "{side}: {}", stderr(&o));
+            data,
+            "--print-config",
+        ]);
+        assert!(o.status.success(), "{side}: {}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        let widths = format!("widths = [\n    {},\n    32,\n    10,\n]", side * side);
+        assert!(text.contains(&widths), "{side}: {text}");
     }
 }
 

@@ -197,10 +197,11 @@ pub struct RelaxArgs {
 }
 
 impl RelaxArgs {
-    /// The FHN local terms these arguments carry (ε itself sits in `kv`).
+    /// The FHN local terms these arguments carry; ε is not among them (it sits in `kv`), so
+    /// `eps` is NaN: any use of it shows.
     pub fn local(&self) -> crate::model::Local<f32> {
         crate::model::Local {
-            eps: 0.0,
+            eps: f32::NAN,
             alpha: self.alpha_v,
             beta: self.beta_v,
             inhibitor_gain: self.cv,

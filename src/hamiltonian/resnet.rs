@@ -205,7 +205,7 @@ impl ResNet {
             // Right-hand side: (d_u I + G^{i−1}) p^{i−1} − f^i − (G^{i−1} + G^{iT} − diag(r + c)) u^i.
             let mut rhs = Mat::<T>::zeros(m, 1);
             for k in 0..m {
-                let f = u[k] - u[k] * u[k] * u[k] - v[k];
+                let f = local.activator(u[k], v[k]);
                 let (mut acc, mut diag) = (t(p.d_u) * pm[k] - f, t(0.0));
                 for j in 0..m {
                     acc += t(gprev[(k, j)]) * (pm[j] - u[j]) - t(gnext[(j, k)]) * u[j];

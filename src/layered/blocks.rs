@@ -188,7 +188,7 @@ mod tests {
 }
 
 impl<T: Real> LayeredNet<T> {
-    /// [`Self::relax_until`] for [`super::Solver::RedBlack`]: at most `max_sweeps` sweeps,
+    /// [`Self::relax`] for [`super::Solver::RedBlack`]: at most `max_sweeps` sweeps,
     /// stopping once ‖∂Φ/∂s‖∞ ≤ `tol` (checked before each sweep only when `tol > 0`: a check
     /// costs a force evaluation). Returns the sweeps taken.
     pub(super) fn relax_blocks(

@@ -43,12 +43,6 @@ pub(super) fn fused_gemv<T: Real>(
     }
 }
 
-pub(super) fn hard_sigmoid<T: Real>(src: &Mat<T>, dst: &mut Mat<T>) {
-    zip_map(dst.as_mut(), src.as_ref(), |x| {
-        x.max(T::zero()).min(T::one())
-    });
-}
-
 pub(super) fn zip_map<T: Real>(dst: faer::MatMut<T>, src: faer::MatRef<T>, f: impl Fn(T) -> T) {
     let mut dst = dst;
     for j in 0..src.ncols() {

@@ -1,8 +1,9 @@
 //! The forces ∂Φ/∂u, ∂Φ/∂v of a batch: the couplings as GEMMs (one fused pass per weight
 //! matrix for a single example), then the local terms in one element-wise pass per layer.
 
-use super::elementwise::{col, col_mut, fused_gemv, hard_sigmoid, zip_map};
-use super::{BatchState, Kind, LayeredNet, Nudge, Real, Workspace};
+use super::elementwise::{col, col_mut, fused_gemv, zip_map};
+use super::energy::{with_energy, Energy};
+use super::{BatchState, LayeredNet, Nudge, Real, Workspace};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
 
@@ -35,13 +36,7 @@ impl<T: Real> LayeredNet<T> {
         st: &'a BatchState<T>,
         act: &'a mut [Mat<T>],
     ) -> &'a Mat<T> {
-        match self.arch.kind {
-            Kind::Fhn => &st.u[0],
-            Kind::Hopfield => {
-                hard_sigmoid(&st.u[0], &mut act[0]);
-                &act[0]
-            }
-        }
+        with_energy!(&self.arch, e => activity(&e, &st.u, act, 0))
     }
 
     /// Computes the forces ∂Φ/∂u (into `ws.gu`) and ∂Φ/∂v (into `ws.gv`) for layers 1..=L.
@@ -52,23 +47,29 @@ impl<T: Real> LayeredNet<T> {
         nudge: Option<Nudge<T>>,
         par: Par,
     ) {
+        with_energy!(&self.arch, e => self.forces_of(&e, st, ws, nudge, par))
+    }
+
+    fn forces_of<E: Energy<T>>(
+        &self,
+        e: &E,
+        st: &BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        par: Par,
+    ) {
         let nl = self.layers();
-        let kind = self.arch.kind;
-        if kind == Kind::Hopfield {
+        if !E::LINEAR {
             for l in 1..nl {
-                hard_sigmoid(&st.u[l], &mut ws.act[l]);
+                zip_map(ws.act[l].as_mut(), st.u[l].as_ref(), E::rho);
             }
         }
         let p = self.arch.fhn;
-        // Coupling currents: gu_l = α (W^{l−1} a_{l−1} + W^{lT} a_{l+1}).
-        let alpha = match kind {
-            Kind::Fhn => T::lit(-p.d_u),
-            Kind::Hopfield => -T::one(),
-        };
+        // Coupling currents: gu_l = c (W^{l−1} ρ_{l−1} + W^{lT} ρ_{l+1}).
         {
             let act = &ws.act;
-            let a = |m: usize| if kind == Kind::Fhn { &st.u[m] } else { &act[m] };
-            self.couple(&ws.input_drive, a, &mut ws.gu, alpha, par);
+            let a = |m: usize| if E::LINEAR { &st.u[m] } else { &act[m] };
+            self.couple(&ws.input_drive, a, &mut ws.gu, e.coupling_gain(), par);
         }
         let inhib = self.arch.has_inhibitor();
         if inhib && self.arch.inhibitor_coupling {
@@ -76,7 +77,6 @@ impl<T: Real> LayeredNet<T> {
             self.couple(&ws.input_drive_v, |m| &st.v[m], &mut ws.gv, cv, par);
         }
         // Local (element-wise) terms, fused in one pass per layer.
-        let (du, leak) = (T::lit(p.d_u), T::lit(self.arch.leak));
         let local = p.local::<T>();
         let cv = local.inhibitor_gain;
         for l in 1..nl {
@@ -88,24 +88,9 @@ impl<T: Real> LayeredNet<T> {
                 let y = nudge.filter(|_| out).map(|n| (col(n.target, b), n.beta));
                 let gu = col_mut(&mut ws.gu[l], b);
                 // Zipped iterators (no bounds checks) so that these loops vectorise.
-                match kind {
-                    Kind::Fhn => {
-                        for ((((g, &uk), &vk), &d), &bk) in
-                            gu.iter_mut().zip(u).zip(v).zip(diag).zip(bias)
-                        {
-                            *g += du * (d + leak) * uk - local.activator(uk, vk) - bk;
-                        }
-                    }
-                    Kind::Hopfield => {
-                        for ((g, &uk), &bk) in gu.iter_mut().zip(u).zip(bias) {
-                            let on = if uk >= T::zero() && uk <= T::one() {
-                                T::one()
-                            } else {
-                                T::zero()
-                            };
-                            *g = uk + on * (*g - bk);
-                        }
-                    }
+                for ((((g, &uk), &vk), &d), &bk) in gu.iter_mut().zip(u).zip(v).zip(diag).zip(bias)
+                {
+                    *g = e.force(*g, uk, vk, d, bk);
                 }
                 if let Some((y, beta)) = y {
                     for ((g, &uk), &yk) in gu.iter_mut().zip(u).zip(y) {
@@ -186,5 +171,20 @@ impl<T: Real> LayeredNet<T> {
                 );
             }
         }
+    }
+}
+
+/// ρ(u^l) of an energy: the state itself when ρ is the identity, else written to `act[l]`.
+pub(super) fn activity<'a, T: Real, E: Energy<T>>(
+    _e: &E,
+    u: &'a [Mat<T>],
+    act: &'a mut [Mat<T>],
+    l: usize,
+) -> &'a Mat<T> {
+    if E::LINEAR {
+        &u[l]
+    } else {
+        zip_map(act[l].as_mut(), u[l].as_ref(), E::rho);
+        &act[l]
     }
 }

@@ -1,13 +1,16 @@
 //! The parameter gradient ∂Φ/∂θ at a state, and the EqProp estimate from two phases.
 
-use super::elementwise::{col, col_mut, hard_sigmoid};
-use super::{BatchState, Grads, Kind, LayeredNet, Real, Workspace};
+use super::elementwise::{col, col_mut};
+use super::energy::{with_energy, Energy};
+use super::forces::activity;
+use super::{BatchState, Grads, LayeredNet, Real, Workspace};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
 
 impl<T: Real> LayeredNet<T> {
     /// Adds `sign · ∂Φ/∂θ` at state `st`, summed over the batch, to `acc`.
-    /// FHN: `½ d_u Σ_b (u_j − u_k)²` per conductance via one GEMM `U_{l+1} U_lᵀ`.
+    /// FHN: `½ d_u Σ_b (u_j − u_k)²` per conductance via one GEMM `U_{l+1} U_lᵀ`;
+    /// Hopfield: `−Σ_b ρ(u_k) ρ(u_j)`.
     pub fn accumulate_param_grad(
         &self,
         st: &BatchState<T>,
@@ -16,45 +19,43 @@ impl<T: Real> LayeredNet<T> {
         acc: &mut Grads<T>,
         par: Par,
     ) {
-        let p = self.arch.fhn;
-        match self.arch.kind {
-            Kind::Fhn => {
-                let half_du = T::lit(0.5 * p.d_u);
-                let inhib = self.arch.has_inhibitor() && self.arch.inhibitor_coupling;
-                let half_cv = T::lit(-0.5 * p.inhibitor_gain());
-                for l in 0..self.arch.depth() {
-                    co_content(&st.u[l], &st.u[l + 1], sign * half_du, &mut acc.w[l], par);
-                    if inhib {
-                        co_content(&st.v[l], &st.v[l + 1], sign * half_cv, &mut acc.w[l], par);
-                    }
-                }
-                for l in 1..self.layers() {
-                    add_row_sums(&st.u[l], -sign, &mut acc.b[l - 1]);
-                }
-            }
-            Kind::Hopfield => {
-                for l in 0..self.layers() {
-                    hard_sigmoid(&st.u[l], &mut ws.act[l]);
-                }
-                for l in 0..self.arch.depth() {
-                    matmul(
-                        acc.w[l].as_mut(),
-                        Accum::Add,
-                        &ws.act[l + 1],
-                        ws.act[l].transpose(),
-                        -sign,
-                        par,
-                    );
-                }
-                for l in 1..self.layers() {
-                    add_row_sums(&ws.act[l], -sign, &mut acc.b[l - 1]);
-                }
+        with_energy!(&self.arch, e => self.param_grad_of(&e, st, ws, sign, acc, par))
+    }
+
+    fn param_grad_of<E: Energy<T>>(
+        &self,
+        e: &E,
+        st: &BatchState<T>,
+        ws: &mut Workspace<T>,
+        sign: T,
+        acc: &mut Grads<T>,
+        par: Par,
+    ) {
+        if !E::LINEAR {
+            for l in 0..self.layers() {
+                activity(e, &st.u, &mut ws.act, l);
             }
         }
+        let rho = |l: usize| if E::LINEAR { &st.u[l] } else { &ws.act[l] };
+        let inhib = self.arch.has_inhibitor() && self.arch.inhibitor_coupling;
+        let half_cv = T::lit(-0.5 * self.arch.fhn.inhibitor_gain());
+        for l in 0..self.arch.depth() {
+            if E::CO_CONTENT {
+                let c = sign * e.weight_gain();
+                co_content(rho(l), rho(l + 1), c, &mut acc.w[l], par);
+            } else {
+                let (a, b) = (rho(l), rho(l + 1));
+                matmul(acc.w[l].as_mut(), Accum::Add, b, a.transpose(), -sign, par);
+            }
+            if inhib {
+                co_content(&st.v[l], &st.v[l + 1], sign * half_cv, &mut acc.w[l], par);
+            }
+        }
+        for l in 1..self.layers() {
+            add_row_sums(rho(l), -sign, &mut acc.b[l - 1]);
+        }
     }
-}
 
-impl<T: Real> LayeredNet<T> {
     /// Adds `c · (∂Φ/∂θ(s⁺) − ∂Φ/∂θ(s⁻))` to `acc`: the EqProp estimate from two phases,
     /// computed from the phase difference `Δ = s⁺ − s⁻` and sum `Σ = s⁺ + s⁻` so that large,
     /// nearly equal co-contents never cancel in floating point (docs/PERFORMANCE.md §5):
@@ -70,28 +71,33 @@ impl<T: Real> LayeredNet<T> {
         acc: &mut Grads<T>,
         par: Par,
     ) {
-        let p = self.arch.fhn;
-        let (cw, mut variables) = match self.arch.kind {
-            Kind::Fhn => (T::lit(0.5 * p.d_u), vec![(&plus.u, &minus.u, true)]),
-            // E = −Σ ρᵀWρ: the minus sign of the GEMM term below is already E's.
-            Kind::Hopfield => (T::lit(0.5), vec![(&plus.u, &minus.u, true)]),
-        };
-        if self.arch.kind == Kind::Fhn && self.arch.has_inhibitor() && self.arch.inhibitor_coupling
-        {
+        with_energy!(&self.arch, e => self.difference_of(&e, plus, minus, ws, c, acc, par))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn difference_of<E: Energy<T>>(
+        &self,
+        e: &E,
+        plus: &BatchState<T>,
+        minus: &BatchState<T>,
+        ws: &mut Workspace<T>,
+        c: T,
+        acc: &mut Grads<T>,
+        par: Par,
+    ) {
+        let mut variables = vec![(&plus.u, &minus.u, true)];
+        if self.arch.has_inhibitor() && self.arch.inhibitor_coupling {
             variables.push((&plus.v, &minus.v, false));
         }
         for (sp, sm, activator) in variables {
             let scale = if activator {
-                cw
+                e.weight_gain()
             } else {
-                T::lit(-0.5 * p.inhibitor_gain())
+                T::lit(-0.5 * self.arch.fhn.inhibitor_gain())
             };
             for l in 0..self.layers() {
                 let (d, m) = (&mut ws.delta[l], &mut ws.sum[l]);
-                let rho = |x: T| match self.arch.kind {
-                    Kind::Fhn => x,
-                    Kind::Hopfield => x.max(T::zero()).min(T::one()),
-                };
+                let rho = |x: T| if activator { E::rho(x) } else { x };
                 for j in 0..d.ncols() {
                     let (a, b) = (col(&sp[l], j), col(&sm[l], j));
                     let dj = col_mut(d, j);
@@ -109,7 +115,7 @@ impl<T: Real> LayeredNet<T> {
                 let g = &mut acc.w[l];
                 matmul(g.as_mut(), Accum::Add, db, ma.transpose(), -c * scale, par);
                 matmul(g.as_mut(), Accum::Add, mb, da.transpose(), -c * scale, par);
-                if self.arch.kind == Kind::Fhn {
+                if E::CO_CONTENT {
                     let (sa, sb) = (dot_rows(da, ma), dot_rows(db, mb));
                     for j in 0..g.ncols() {
                         for (k, x) in col_mut(g, j).iter_mut().enumerate() {

@@ -21,6 +21,7 @@ mod arch;
 mod blocks;
 mod check;
 mod elementwise;
+pub mod energy;
 mod forces;
 mod grad;
 mod graph_view;

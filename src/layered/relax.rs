@@ -1,8 +1,9 @@
 //! Relaxation of a batch to its equilibrium: explicit Euler, Jacobi, Anderson, red-black and
 //! Newton steps, the divergence checks and the residual ‖∂Φ/∂s‖∞.
 
-use super::elementwise::{col, col_mut, jacobi_update, zip_update};
-use super::{anderson, node_offsets, BatchState, Kind, LayeredNet, Nudge, Real, Solver, Workspace};
+use super::elementwise::{col, col_mut, zip_update};
+use super::energy::{with_energy, Energy};
+use super::{anderson, node_offsets, BatchState, LayeredNet, Nudge, Real, Solver, Workspace};
 use crate::error::{Error, Result};
 use faer::Par;
 
@@ -11,7 +12,7 @@ use faer::Par;
 pub struct Phase<'a, T: Real> {
     /// The cost's force (None: the free phase).
     pub nudge: Option<Nudge<'a, T>>,
-    /// Step size (unused by red-black sweeps and Newton).
+    /// Step size (unused by red-black sweeps; Newton takes its Jacobi guess steps with it).
     pub dt: T,
     /// Most steps (sweeps) taken.
     pub max_steps: usize,
@@ -55,21 +56,16 @@ impl<T: Real> LayeredNet<T> {
         solver: Solver,
     ) {
         let p = self.arch.fhn;
-        let (ku, kv) = (dt / T::lit(p.tau_u), dt * T::lit(p.eps / p.tau_v));
+        let kv = dt * T::lit(p.eps / p.tau_v);
         let inhib = self.arch.has_inhibitor();
         let nl = self.layers();
         for l in 1..nl {
             let (u, g) = (st.u[l].as_mut(), ws.gu[l].as_ref());
-            match (self.arch.kind, solver) {
-                (Kind::Fhn, Solver::Euler) => zip_update(u, g, -ku, None),
-                (Kind::Fhn, _) => {
-                    let out_beta = nudge
-                        .filter(|_| l + 1 == nl)
-                        .map_or(T::zero(), |n| n.beta.max(T::zero()));
-                    jacobi_update(u, g, ku, &ws.stiffness[l], out_beta);
-                }
-                (Kind::Hopfield, _) => zip_update(u, g, -dt, Some((T::zero(), T::one()))),
-            }
+            let out_beta = nudge
+                .filter(|_| l + 1 == nl)
+                .map_or(T::zero(), |n| n.beta.max(T::zero()));
+            let stiffness = &ws.stiffness[l];
+            with_energy!(&self.arch, e => e.step(u, g, dt, solver, stiffness, out_beta));
             if inhib {
                 zip_update(st.v[l].as_mut(), ws.gv[l].as_ref(), kv, None);
             }
@@ -235,13 +231,7 @@ impl<T: Real> LayeredNet<T> {
         for l in 1..self.layers() {
             for j in 0..st.u[l].ncols() {
                 let (u, g) = (col(&st.u[l], j), col(&ws.gu[l], j));
-                r = match self.arch.kind {
-                    Kind::Fhn => g.iter().fold(r, |m, &x| max(m, x.as_f64().abs())),
-                    Kind::Hopfield => u.iter().zip(g).fold(r, |m, (&u, &g)| {
-                        let x = u.as_f64() - (u.as_f64() - g.as_f64()).clamp(0.0, 1.0);
-                        max(m, x.abs())
-                    }),
-                };
+                r = with_energy!(&self.arch, e => residual(&e, r, u, g, max));
                 if self.arch.has_inhibitor() {
                     r = col(&ws.gv[l], j)
                         .iter()
@@ -251,4 +241,17 @@ impl<T: Real> LayeredNet<T> {
         }
         r
     }
+}
+
+/// Folds one column's residual components of energy `E` into `r` with `max`.
+fn residual<T: Real, E: Energy<T>>(
+    _e: &E,
+    r: f64,
+    u: &[T],
+    g: &[T],
+    max: impl Fn(f64, f64) -> f64,
+) -> f64 {
+    u.iter()
+        .zip(g)
+        .fold(r, |m, (&u, &g)| max(m, E::residual(u.as_f64(), g.as_f64())))
 }

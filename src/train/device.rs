@@ -19,6 +19,10 @@ impl Trainer {
             d.get(&mut self.net, &mut self.momentum)?;
         }
         self.device = kind.engine(&self.cfg, &self.net, &self.momentum)?;
+        if let Err(e) = self.check_parts() {
+            self.device = None;
+            return Err(e);
+        }
         Ok(())
     }
 

@@ -118,7 +118,8 @@ impl Trainer {
         }
     }
 
-    /// Persists an epoch: checkpoint first (atomic), then the metrics line, then figures.
+    /// Persists an epoch: checkpoint first (atomic), then its log line, then the observers
+    /// (metrics.jsonl, figures).
     pub(super) fn commit_epoch(&mut self, m: &EpochMetrics) -> Result<()> {
         let ck = self.snapshot();
         if m.val_error < self.best_val {
@@ -127,9 +128,6 @@ impl Trainer {
         }
         checkpoint::save(&self.dir.join("checkpoint.safetensors"), &ck)?;
         self.saved_epoch = Some(ck.epoch);
-        for o in self.observers.iter_mut() {
-            o.epoch(m)?;
-        }
         self.log(&format!(
             "epoch {:>3}: train {:.2}% val {:.2}% test {:.2}% | cost {:.4} | residual free {:.2e} eval {:.2e} | {:.1} steps/update | {:.0} ex/s | ‖ΔW‖/‖W‖ {:?}",
             m.epoch,
@@ -142,7 +140,8 @@ impl Trainer {
             m.relax_steps,
             m.examples_per_second,
             m.update_ratios.iter().map(|r| format!("{r:.1e}")).collect::<Vec<_>>()
-        ))
+        ))?;
+        self.observers.iter_mut().try_for_each(|o| o.epoch(m))
     }
 
     /// Runs `batches` training steps on the first examples (no evaluation, no checkpoint) and

@@ -21,6 +21,14 @@ pub struct Evaluation {
 
 /// Loads the data set a configuration names and checks that it fits the model.
 pub fn load_data(cfg: &TrainConfig) -> Result<Dataset> {
+    let d = load_dataset(cfg)?;
+    cfg.check_data(&d)?;
+    Ok(d)
+}
+
+/// Loads the data set a configuration names (its directory, validation split and limits)
+/// without checking it against the model ([`TrainConfig::fit_to`] may adapt the model first).
+pub fn load_dataset(cfg: &TrainConfig) -> Result<Dataset> {
     let dir = cfg.data.dir.clone().unwrap_or_else(bundled_mnist_dir);
     let mut d = load_mnist_dir(&dir, cfg.data.validation)?;
     if cfg.data.train_limit > 0 && cfg.data.train_limit < d.train.len() {
@@ -30,7 +38,6 @@ pub fn load_data(cfg: &TrainConfig) -> Result<Dataset> {
         d.val = d.val.slice(0..cfg.data.eval_limit.min(d.val.len()));
         d.test = d.test.slice(0..cfg.data.eval_limit.min(d.test.len()));
     }
-    cfg.check_data(&d)?;
     Ok(d)
 }
 

@@ -38,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::layered::{Grads, LayeredNet};
 use config::TrainConfig;
 pub use estimate::{BatchStats, GradientEstimator};
-pub use eval::{evaluate, load_data, Evaluation};
+pub use eval::{evaluate, load_data, load_dataset, Evaluation};
 pub use observe::{Flow, Observer, Progress};
 use rand::SeedableRng;
 pub use reduce::GradientReducer;
@@ -167,9 +167,30 @@ impl Trainer {
         self.observers.push(observer);
     }
 
-    /// Replaces the gradient reducer (multi-process training).
-    pub fn set_reducer(&mut self, reducer: Box<dyn GradientReducer>) {
+    /// Replaces the gradient reducer (multi-process training). The backend engine
+    /// (`--device host|cuda`) fuses estimate and update on the device, so a reducer that
+    /// combines processes is refused there.
+    pub fn set_reducer(&mut self, reducer: Box<dyn GradientReducer>) -> Result<()> {
         self.reducer = reducer;
+        self.check_parts()
+    }
+
+    /// The backend engine runs EqProp and the update itself: it takes neither another
+    /// estimator nor a reducer that combines processes.
+    fn check_parts(&self) -> Result<()> {
+        if self.device.is_some() {
+            if self.cfg.training.estimator != estimate::Estimator::EqProp {
+                return Err(Error::Invalid(
+                    "--device host|cuda runs EqProp on the device: training.estimator must be \"eqprop\"".into(),
+                ));
+            }
+            if !self.reducer.is_local() {
+                return Err(Error::Invalid(
+                    "--device host|cuda updates the weights on the device: a multi-process gradient reducer needs the CPU trainer".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn log(&mut self, line: &str) -> Result<()> {

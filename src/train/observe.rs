@@ -45,7 +45,9 @@ impl Progress {
 pub enum Flow {
     /// Go on.
     Continue,
-    /// Stop between batches: the epoch is abandoned, the last checkpoint stays as it is.
+    /// Stop between batches: the epoch is abandoned and the last checkpoint stays as it is;
+    /// the trainer's weights in memory are mid-epoch (and, on a device, still there), so
+    /// continue from the checkpoint (`--resume`), not with the same trainer.
     Stop,
 }
 

@@ -42,7 +42,7 @@ fn the_reducer_sits_between_the_estimate_and_the_update() {
         let mut t =
             Trainer::with_data(small_config(), synthetic_data(16, 3), &dir, false, 1).unwrap();
         if let Some(r) = reducer {
-            t.set_reducer(Box::new(r));
+            t.set_reducer(Box::new(r)).unwrap();
         }
         let before = t.net.clone();
         t.step_on(&[0, 1, 2, 3, 4]).unwrap();
@@ -142,4 +142,73 @@ fn a_preset_follows_the_data_sets_input_and_class_count() {
     assert_eq!(cfg.model.widths, vec![16, 32, 3]);
     Trainer::with_data(cfg, data, &dir, false, 1).unwrap();
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_device_engine_refuses_parts_it_cannot_run() {
+    let dir = scratch("device-parts");
+    let mut cfg = small_config();
+    cfg.training.estimator = Estimator::Implicit;
+    let mut t = Trainer::with_data(cfg, synthetic_data(16, 3), &dir, false, 1).unwrap();
+    let e = t.use_device(crate::backend::DeviceKind::Host).unwrap_err();
+    assert!(e.to_string().contains("estimator"), "{e}");
+    drop(t);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let mut t = Trainer::with_data(small_config(), synthetic_data(16, 3), &dir, false, 1).unwrap();
+    t.use_device(crate::backend::DeviceKind::Host).unwrap();
+    let e = t.set_reducer(Box::new(Scale(1.0))).unwrap_err();
+    assert!(e.to_string().contains("reducer"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn with_coupled_inhibitors_the_implicit_estimator_matches_finite_differences() {
+    // A coupled conductance sits in both graphs; its gradient is the sum of two graph
+    // parameters' derivatives. Perturbing the layered weight itself (both edges at once) and
+    // re-solving the steady state is an independent route to the same number.
+    let mut cfg = small_config();
+    cfg.model.inhibitor_coupling = true;
+    cfg.model.fhn.d_v = 0.7;
+    cfg.training.estimator = Estimator::Implicit;
+    let (applied, before, x, y) = one_step(&cfg, "coupled-implicit", 1);
+    let w = cfg.model.widths.clone();
+    let cost = |n: &crate::layered::LayeredNet<f64>| -> f64 {
+        let mut c = 0.0;
+        for b in 0..x.ncols() {
+            let xb: Vec<f64> = (0..x.nrows()).map(|i| x[(i, b)] as f64).collect();
+            let g = n.as_graph(&xb).unwrap();
+            let mut s = g.initial_state();
+            crate::solvers::steady_state(&g, &mut s, None, 1e-12).unwrap();
+            let off = crate::layered::node_offsets(&w);
+            let last = w.len() - 1;
+            for k in 0..w[last] {
+                c += 0.5 * (s.u[off[last] + k] - y[(k, b)] as f64).powi(2);
+            }
+        }
+        c / x.ncols() as f64
+    };
+    let base = before.to_f64();
+    let h = 1e-5;
+    let mut checked = 0;
+    for (l, m) in base.weights.iter().enumerate() {
+        for (i, j) in [
+            (0, 0),
+            (m.nrows() - 1, m.ncols() / 2),
+            (m.nrows() / 2, m.ncols() - 1),
+        ] {
+            let shifted = |d: f64| {
+                let mut n = base.clone();
+                n.weights[l][(i, j)] += d;
+                cost(&n)
+            };
+            let fd = (shifted(h) - shifted(-h)) / (2.0 * h);
+            let got = applied[l][j * m.nrows() + i];
+            assert!(
+                (got - fd).abs() <= 2e-5 + 2e-3 * fd.abs(),
+                "W{l}[{i},{j}]: implicit {got} vs finite differences {fd}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3 * base.weights.len());
 }

@@ -12,6 +12,11 @@ pub trait GradientReducer: Send {
     /// (the mean gradient over the global minibatch; summed errors and costs, the largest
     /// residual).
     fn reduce(&mut self, grads: &mut Grads<f32>, stats: &mut BatchStats) -> Result<()>;
+
+    /// Whether this reducer leaves every estimate as it is (one process).
+    fn is_local(&self) -> bool {
+        false
+    }
 }
 
 /// One process: the estimate is already the global one.
@@ -21,5 +26,9 @@ pub struct Local;
 impl GradientReducer for Local {
     fn reduce(&mut self, _grads: &mut Grads<f32>, _stats: &mut BatchStats) -> Result<()> {
         Ok(())
+    }
+
+    fn is_local(&self) -> bool {
+        true
     }
 }

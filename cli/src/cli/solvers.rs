@@ -192,7 +192,7 @@ fn run_case<T: Real>(
         Phase {
             nudge: None,
             dt,
-            max_steps: max_steps,
+            max_steps,
             tol,
             solver: case.solver,
         },

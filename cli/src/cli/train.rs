@@ -5,7 +5,7 @@ use clap::Args;
 use fhn_eqprop::backend::DeviceKind;
 use fhn_eqprop::train::checkpoint;
 use fhn_eqprop::train::config::{TrainConfig, PRESETS};
-use fhn_eqprop::train::{evaluate, load_data, Trainer};
+use fhn_eqprop::train::{evaluate, load_data, load_dataset, Trainer};
 use fhn_eqprop::{Error, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -79,7 +79,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let data = match &a.data {
         Some(d) => {
             cfg.data.dir = Some(d.clone());
-            let data = load_data(&cfg)?;
+            let data = load_dataset(&cfg)?;
             if a.config.is_none() && !resumed {
                 // A preset's input and output widths follow the data set.
                 cfg.fit_to(&data);

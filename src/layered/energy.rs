@@ -1,0 +1,161 @@
+//! The energies a layered network relaxes, as implementations of one interface. A model
+//! defines only its terms: the activation ρ through which layers couple, the coupling's gain,
+//! the local force of a unit, how a step moves its state, its residual, and the form of
+//! ∂Φ/∂W. The forces (`forces.rs`), the relaxation (`relax.rs`) and the EqProp estimate
+//! (`grad.rs`) are written once against [`Energy`]; [`super::Kind`] only picks the
+//! implementation.
+
+use super::elementwise::{jacobi_update, zip_update};
+use super::{Arch, Real, Solver};
+use crate::model::Local;
+use faer::{MatMut, MatRef};
+
+/// The terms of an energy over layered states (docs/MODEL.md §5).
+pub trait Energy<T: Real>: Copy + Sync {
+    /// Whether ρ is the identity (the couplings then read the states directly).
+    const LINEAR: bool;
+    /// Whether ∂Φ/∂W is a co-content `c (a_j − b_k)²` (its square terms are added to the GEMM
+    /// term `−2c b aᵀ`); otherwise it is the product `−ρ(u^{l+1}) ρ(u^l)ᵀ`.
+    const CO_CONTENT: bool;
+    /// The activation ρ through which layers couple.
+    fn rho(x: T) -> T;
+    /// The coupling current's gain c in `c (W^{l−1} ρ_{l−1} + W^{lT} ρ_{l+1})`.
+    fn coupling_gain(&self) -> T;
+    /// ∂Φ/∂u of one unit from its coupling current `g`, its state, its Laplacian diagonal
+    /// and its bias.
+    fn force(&self, g: T, u: T, v: T, diag: T, bias: T) -> T;
+    /// One step of the activators of a layer from their forces `g` (step `dt`, `solver`;
+    /// `stiffness` and `out_beta` feed the Jacobi preconditioner).
+    fn step(&self, u: MatMut<T>, g: MatRef<T>, dt: T, solver: Solver, stiffness: &[T], out_beta: T);
+    /// One component of the residual ‖∂Φ/∂s‖∞ (Hopfield: the projected gradient).
+    fn residual(u: f64, g: f64) -> f64;
+    /// The scale of ∂Φ/∂W's terms (`c` above).
+    fn weight_gain(&self) -> T;
+}
+
+/// Diffusive FitzHugh–Nagumo units: `Φ` of docs/MODEL.md §5 (conductances between
+/// activators, a leak to ground, the FHN free energy).
+#[derive(Clone, Copy, Debug)]
+pub struct Fhn<T> {
+    d_u: T,
+    leak: T,
+    tau_u: T,
+    local: Local<T>,
+}
+
+impl<T: Real> Fhn<T> {
+    /// The FHN energy of `arch`.
+    pub fn new(arch: &Arch) -> Self {
+        Self {
+            d_u: T::lit(arch.fhn.d_u),
+            leak: T::lit(arch.leak),
+            tau_u: T::lit(arch.fhn.tau_u),
+            local: arch.fhn.local(),
+        }
+    }
+}
+
+impl<T: Real> Energy<T> for Fhn<T> {
+    const LINEAR: bool = true;
+    const CO_CONTENT: bool = true;
+
+    #[inline(always)]
+    fn rho(x: T) -> T {
+        x
+    }
+
+    fn coupling_gain(&self) -> T {
+        -self.d_u
+    }
+
+    #[inline(always)]
+    fn force(&self, g: T, u: T, v: T, diag: T, bias: T) -> T {
+        g + (self.d_u * (diag + self.leak) * u - self.local.activator(u, v) - bias)
+    }
+
+    fn step(
+        &self,
+        u: MatMut<T>,
+        g: MatRef<T>,
+        dt: T,
+        solver: Solver,
+        stiffness: &[T],
+        out_beta: T,
+    ) {
+        let ku = dt / self.tau_u;
+        match solver {
+            Solver::Euler => zip_update(u, g, -ku, None),
+            _ => jacobi_update(u, g, ku, stiffness, out_beta),
+        }
+    }
+
+    #[inline(always)]
+    fn residual(_u: f64, g: f64) -> f64 {
+        g.abs()
+    }
+
+    fn weight_gain(&self) -> T {
+        T::lit(0.5) * self.d_u
+    }
+}
+
+/// The Scellier–Bengio Hopfield energy `E = ½Σu² − Σ ρ(u^{l+1})ᵀW^l ρ(u^l) − Σ bᵀρ(u)` with
+/// the hard sigmoid ρ = clip(·, 0, 1); states live in [0, 1].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Hopfield;
+
+impl<T: Real> Energy<T> for Hopfield {
+    const LINEAR: bool = false;
+    const CO_CONTENT: bool = false;
+
+    #[inline(always)]
+    fn rho(x: T) -> T {
+        x.max(T::zero()).min(T::one())
+    }
+
+    fn coupling_gain(&self) -> T {
+        -T::one()
+    }
+
+    #[inline(always)]
+    fn force(&self, g: T, u: T, _v: T, _diag: T, bias: T) -> T {
+        let on = if u >= T::zero() && u <= T::one() {
+            T::one()
+        } else {
+            T::zero()
+        };
+        u + on * (g - bias)
+    }
+
+    fn step(&self, u: MatMut<T>, g: MatRef<T>, dt: T, _: Solver, _: &[T], _: T) {
+        zip_update(u, g, -dt, Some((T::zero(), T::one())));
+    }
+
+    #[inline(always)]
+    fn residual(u: f64, g: f64) -> f64 {
+        (u - (u - g).clamp(0.0, 1.0)).abs()
+    }
+
+    fn weight_gain(&self) -> T {
+        // E = −Σ ρᵀWρ: the minus sign of the GEMM term is already E's.
+        T::lit(0.5)
+    }
+}
+
+/// Runs `$body` with `$e` bound to the energy of `$arch` (one dispatch per call; the loops
+/// inside are compiled once per energy).
+macro_rules! with_energy {
+    ($arch:expr, $e:ident => $body:expr) => {
+        match $arch.kind {
+            $crate::layered::Kind::Fhn => {
+                let $e = $crate::layered::energy::Fhn::new($arch);
+                $body
+            }
+            $crate::layered::Kind::Hopfield => {
+                let $e = $crate::layered::energy::Hopfield;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_energy;
