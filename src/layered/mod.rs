@@ -26,6 +26,7 @@ mod forces;
 mod grad;
 mod graph_view;
 mod relax;
+pub mod relaxer;
 
 pub use check::{layered_gradient_check, LayeredGradientRow};
 pub use graph_view::node_offsets;

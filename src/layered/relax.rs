@@ -3,7 +3,8 @@
 
 use super::elementwise::{col, col_mut, zip_update};
 use super::energy::{with_energy, Energy};
-use super::{anderson, node_offsets, BatchState, LayeredNet, Nudge, Real, Solver, Workspace};
+use super::relaxer::relaxer;
+use super::{node_offsets, BatchState, LayeredNet, Nudge, Real, Solver, Workspace};
 use crate::error::{Error, Result};
 use faer::Par;
 
@@ -76,7 +77,8 @@ impl<T: Real> LayeredNet<T> {
     /// (read off each step's own forces, so the test costs no extra force evaluation; `tol = 0`
     /// runs all steps). Non-finite or runaway states (|u| > 1e6) are reported with the step and
     /// the layer. Returns the number of force evaluations (steps) taken; call
-    /// [`Self::residual`] for ‖∂Φ/∂s‖∞ afterwards.
+    /// [`Self::residual`] for ‖∂Φ/∂s‖∞ afterwards. The method is a [`Relaxer`]
+    /// (`layered::relaxer`), picked by `phase.solver`.
     pub fn relax(
         &self,
         st: &mut BatchState<T>,
@@ -84,70 +86,7 @@ impl<T: Real> LayeredNet<T> {
         phase: Phase<T>,
         par: Par,
     ) -> Result<usize> {
-        let Phase {
-            nudge,
-            dt,
-            max_steps,
-            tol,
-            solver,
-        } = phase;
-        if solver == Solver::RedBlack {
-            return self.relax_blocks(st, ws, nudge, max_steps, tol, par);
-        }
-        let with_v = self.arch.has_inhibitor();
-        let mut accel = (solver == Solver::Anderson).then(|| {
-            let n = anderson::packed_len(&self.arch.widths, with_v);
-            let mut a = ws
-                .anderson
-                .take()
-                .filter(|a| a.fits(ws.anderson_memory, n, ws.batch))
-                .unwrap_or_else(|| anderson::Anderson::new(ws.anderson_memory, n, ws.batch));
-            a.reset();
-            a
-        });
-        let (mut taken, mut last) = (0, f64::INFINITY);
-        for s in 0..max_steps {
-            self.forces(st, ws, nudge, par);
-            let r = if tol > 0.0 || accel.is_some() {
-                self.force_norm(st, ws)
-            } else {
-                f64::INFINITY
-            };
-            if r <= tol {
-                break;
-            }
-            if r.is_nan() {
-                self.check_state(st, s)?;
-                return Err(Error::Diverged(format!(
-                    "non-finite forces at relaxation step {s}"
-                )));
-            }
-            if let Some(a) = accel.as_mut() {
-                // Safeguard: in the nonlinear transient the history can mislead; restart it
-                // when the residual grows well above the best since the last restart.
-                if r > 4.0 * last {
-                    a.reset();
-                    last = r;
-                }
-                last = last.min(r);
-                a.before(st, with_v);
-            }
-            self.apply_step(st, ws, nudge, dt, solver);
-            if let Some(a) = accel.as_mut() {
-                a.after(st, with_v);
-            }
-            taken += 1;
-            if s % 8 == 7 || s + 1 == max_steps {
-                self.check_state(st, s)?;
-            }
-        }
-        if accel.is_some() {
-            ws.anderson = accel;
-        }
-        if solver == Solver::Newton {
-            self.newton_polish(st, nudge)?;
-        }
-        Ok(taken)
+        relaxer::<T>(phase.solver).relax(self, st, ws, &phase, par)
     }
 
     /// Newton polishing of every example of the batch on the f64 graph view.
