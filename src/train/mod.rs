@@ -20,7 +20,7 @@ mod epoch;
 pub mod estimate;
 mod eval;
 pub mod observe;
-mod optim;
+pub mod optim;
 #[cfg(test)]
 mod parts_tests;
 mod presets;
@@ -40,6 +40,7 @@ use config::TrainConfig;
 pub use estimate::{BatchStats, GradientEstimator};
 pub use eval::{evaluate, load_data, load_dataset, Evaluation};
 pub use observe::{Flow, Observer, Progress};
+pub use optim::Optimizer;
 use rand::SeedableRng;
 pub use reduce::GradientReducer;
 use run_dir::{keep_metrics_through, RunLock};
@@ -67,6 +68,8 @@ pub struct Trainer {
     observers: Vec<Box<dyn Observer>>,
     /// Between the estimate and the update ([`reduce::Local`] by default).
     reducer: Box<dyn GradientReducer>,
+    /// The update rule ([`optim::HeavyBall`] by default).
+    optimizer: Box<dyn Optimizer>,
     /// The backend engine that runs the steps (None: the sharded CPU trainer).
     device: Option<Box<dyn crate::backend::Device>>,
     _lock: RunLock,
@@ -134,7 +137,9 @@ impl Trainer {
             .iter()
             .map(|m| m.val_error)
             .fold(f64::INFINITY, f64::min);
+        let optimizer = Box::new(optim::HeavyBall::new(&cfg.training));
         Ok(Self {
+            optimizer,
             cfg,
             net,
             momentum,
@@ -175,6 +180,13 @@ impl Trainer {
         self.check_parts()
     }
 
+    /// Replaces the update rule (the backend engine runs heavy-ball SGD itself and refuses
+    /// another rule).
+    pub fn set_optimizer(&mut self, optimizer: Box<dyn Optimizer>) -> Result<()> {
+        self.optimizer = optimizer;
+        self.check_parts()
+    }
+
     /// The backend engine runs EqProp and the update itself: it takes neither another
     /// estimator nor a reducer that combines processes.
     fn check_parts(&self) -> Result<()> {
@@ -182,6 +194,11 @@ impl Trainer {
             if self.cfg.training.estimator != estimate::Estimator::EqProp {
                 return Err(Error::Invalid(
                     "--device host|cuda runs EqProp on the device: training.estimator must be \"eqprop\"".into(),
+                ));
+            }
+            if !self.optimizer.is_heavy_ball() {
+                return Err(Error::Invalid(
+                    "--device host|cuda runs heavy-ball SGD on the device: another optimiser needs the CPU trainer".into(),
                 ));
             }
             if !self.reducer.is_local() {
@@ -226,12 +243,10 @@ impl Trainer {
         let (net, cfg) = (&self.net, &self.cfg);
         let mut stats = est.estimate(net, cfg, &self.data.train, idx, &mut self.grads)?;
         self.reducer.reduce(&mut self.grads, &mut stats)?;
-        let t = &self.cfg.training;
-        optim::heavy_ball(
+        self.optimizer.step(
             &mut self.net,
             &self.grads,
             &mut self.momentum,
-            t,
             self.lr_scale,
             ratios,
         );

@@ -1,8 +1,61 @@
-//! The optimiser: heavy-ball SGD on the EqProp gradient estimate, per-layer learning rates.
+//! The optimiser, separate from the estimate: [`Optimizer`] applies a gradient estimate to
+//! the network; [`HeavyBall`] (SGD with heavy-ball momentum, per-layer learning rates) is the
+//! trainer's default and the one the backend engine runs on the device.
 
 use super::config::TrainingConfig;
 use crate::layered::{col, col_mut, Grads, LayeredNet};
 use faer::Mat;
+
+/// An update rule: applies the gradient estimate to the network.
+pub trait Optimizer: Send {
+    /// Applies `grads` to `net` with the learning rates scaled by `lr_scale`; `state` is the
+    /// rule's per-parameter buffer (kept in checkpoints); adds ‖Δθ‖/‖θ‖ of each weight matrix
+    /// to `ratios[l]`.
+    fn step(
+        &mut self,
+        net: &mut LayeredNet<f32>,
+        grads: &Grads<f32>,
+        state: &mut Grads<f32>,
+        lr_scale: f64,
+        ratios: &mut [f64],
+    );
+
+    /// Whether this is [`HeavyBall`] (the rule the backend engine runs on the device).
+    fn is_heavy_ball(&self) -> bool {
+        false
+    }
+}
+
+/// Heavy-ball SGD with the configuration's per-layer learning rates and momentum.
+pub struct HeavyBall {
+    training: TrainingConfig,
+}
+
+impl HeavyBall {
+    /// The rule `training` configures (`lrs`, `bias_lr`, `momentum`).
+    pub fn new(training: &TrainingConfig) -> Self {
+        Self {
+            training: training.clone(),
+        }
+    }
+}
+
+impl Optimizer for HeavyBall {
+    fn step(
+        &mut self,
+        net: &mut LayeredNet<f32>,
+        grads: &Grads<f32>,
+        state: &mut Grads<f32>,
+        lr_scale: f64,
+        ratios: &mut [f64],
+    ) {
+        heavy_ball(net, grads, state, &self.training, lr_scale, ratios);
+    }
+
+    fn is_heavy_ball(&self) -> bool {
+        true
+    }
+}
 
 /// One step `m ← μ m − η_l s g`, `θ ← θ + m` for every weight matrix (η_l = `lrs[l]`) and bias
 /// (η = `bias_lr`), with s the learning-rate scale; adds ‖Δθ‖/‖θ‖ of each weight matrix to

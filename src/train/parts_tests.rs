@@ -212,3 +212,56 @@ fn with_coupled_inhibitors_the_implicit_estimator_matches_finite_differences() {
     }
     assert_eq!(checked, 3 * base.weights.len());
 }
+
+/// Plain SGD without momentum on the weights only, at a fixed rate.
+struct Sgd(f32);
+
+impl Optimizer for Sgd {
+    fn step(
+        &mut self,
+        net: &mut crate::layered::LayeredNet<f32>,
+        grads: &crate::layered::Grads<f32>,
+        _state: &mut crate::layered::Grads<f32>,
+        _lr_scale: f64,
+        _ratios: &mut [f64],
+    ) {
+        for (w, g) in net.weights.iter_mut().zip(&grads.w) {
+            *w -= faer::Scale(self.0) * g;
+        }
+    }
+}
+
+#[test]
+fn the_optimizer_is_a_part_of_its_own() {
+    let dir = scratch("optimizer");
+    let mut t = Trainer::with_data(small_config(), synthetic_data(16, 3), &dir, false, 1).unwrap();
+    t.set_optimizer(Box::new(Sgd(0.5))).unwrap();
+    let before = t.net.clone();
+    let biases = before.biases.clone();
+    t.step_on(&[0, 1, 2, 3, 4]).unwrap();
+    // The estimate the step applied, recovered from the weights, is the trainer's estimate:
+    // the same step under heavy ball (no momentum) with its own rates moves the weights by
+    // lr/0.5 times as much.
+    assert_eq!(t.net.biases, biases, "this rule leaves the biases");
+    let dir2 = scratch("optimizer-hb");
+    let mut hb =
+        Trainer::with_data(small_config(), synthetic_data(16, 3), &dir2, false, 1).unwrap();
+    hb.step_on(&[0, 1, 2, 3, 4]).unwrap();
+    let lrs = &small_config().training.lrs;
+    for l in 0..before.weights.len() {
+        let (w0, a, b) = (&before.weights[l], &t.net.weights[l], &hb.net.weights[l]);
+        for j in 0..w0.ncols() {
+            for i in 0..w0.nrows() {
+                let (da, db) = (a[(i, j)] - w0[(i, j)], b[(i, j)] - w0[(i, j)]);
+                let want = db * 0.5 / lrs[l] as f32;
+                assert!(
+                    (da - want).abs() <= 2e-7 + 1e-4 * want.abs(),
+                    "W{l}: {da} vs {want}"
+                );
+            }
+        }
+    }
+    t.use_device(crate::backend::DeviceKind::Host).unwrap_err();
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(dir2).unwrap();
+}
