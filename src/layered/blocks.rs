@@ -12,9 +12,9 @@
 //! cubic has three real roots (p < 0, bistable units) the one on the current value's side of
 //! the middle (unstable) root is taken: the equilibrium descent from there reaches.
 
+use super::coupling::Coupling;
 use super::{col, col_mut, BatchState, Kind, LayeredNet, Nudge, Real, Workspace};
 use crate::error::{Error, Result};
-use faer::linalg::matmul::matmul;
 use faer::{Accum, Par};
 
 /// The real root of `u³ + p u − r = 0` reached from `cur` (see the module docs).
@@ -99,24 +99,12 @@ impl<T: Real> LayeredNet<T> {
                 if l == 1 {
                     ws.gu[1].copy_from(&ws.input_drive);
                 } else {
-                    matmul(
-                        ws.gu[l].as_mut(),
-                        Accum::Replace,
-                        &self.weights[l - 1],
-                        &st.u[l - 1],
-                        T::one(),
-                        par,
-                    );
+                    let (w, x) = (&self.weights[l - 1], st.u[l - 1].as_ref());
+                    w.apply(x, ws.gu[l].as_mut(), T::one(), Accum::Replace, par);
                 }
                 if l + 1 < nl {
-                    matmul(
-                        ws.gu[l].as_mut(),
-                        Accum::Add,
-                        self.weights[l].transpose(),
-                        &st.u[l + 1],
-                        T::one(),
-                        par,
-                    );
+                    let (w, y) = (&self.weights[l], st.u[l + 1].as_ref());
+                    w.apply_transposed(y, ws.gu[l].as_mut(), T::one(), Accum::Add, par);
                 }
                 let out = l + 1 == nl;
                 let (bn, y) = match nudge.filter(|_| out) {

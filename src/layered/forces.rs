@@ -1,33 +1,27 @@
 //! The forces ∂Φ/∂u, ∂Φ/∂v of a batch: the couplings as GEMMs (one fused pass per weight
 //! matrix for a single example), then the local terms in one element-wise pass per layer.
 
-use super::elementwise::{col, col_mut, fused_gemv, zip_map};
+use super::coupling::Coupling;
+use super::elementwise::{col, col_mut, zip_map};
 use super::energy::{with_energy, Energy};
 use super::{BatchState, LayeredNet, Nudge, Real, Workspace};
-use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
 
 impl<T: Real> LayeredNet<T> {
     /// Precomputes the constant drive of the clamped input on layer 1 (once per batch).
     pub fn prepare_input(&self, st: &BatchState<T>, ws: &mut Workspace<T>, par: Par) {
         let x = self.input_activity(st, &mut ws.act);
-        matmul(
+        let w0 = &self.weights[0];
+        w0.apply(
+            x.as_ref(),
             ws.input_drive.as_mut(),
-            Accum::Replace,
-            &self.weights[0],
-            x,
             T::one(),
+            Accum::Replace,
             par,
         );
         if self.arch.has_inhibitor() && self.arch.inhibitor_coupling {
-            matmul(
-                ws.input_drive_v.as_mut(),
-                Accum::Replace,
-                &self.weights[0],
-                &st.v[0],
-                T::one(),
-                par,
-            );
+            let v0 = st.v[0].as_ref();
+            w0.apply(v0, ws.input_drive_v.as_mut(), T::one(), Accum::Replace, par);
         }
     }
 
@@ -135,14 +129,7 @@ impl<T: Real> LayeredNet<T> {
             for m in 1..nl - 1 {
                 let (lo, hi) = out.split_at_mut(m + 1);
                 let (down, up) = (col_mut(&mut lo[m], 0), col_mut(&mut hi[0], 0));
-                fused_gemv(
-                    &self.weights[m],
-                    col(a(m), 0),
-                    col(a(m + 1), 0),
-                    c,
-                    up,
-                    down,
-                );
+                self.weights[m].apply_both(col(a(m), 0), col(a(m + 1), 0), c, up, down);
             }
             return;
         }
@@ -151,24 +138,10 @@ impl<T: Real> LayeredNet<T> {
             if l == 1 {
                 zip_map(g.as_mut(), drive.as_ref(), |x| c * x);
             } else {
-                matmul(
-                    g.as_mut(),
-                    Accum::Replace,
-                    &self.weights[l - 1],
-                    a(l - 1),
-                    c,
-                    par,
-                );
+                self.weights[l - 1].apply(a(l - 1).as_ref(), g.as_mut(), c, Accum::Replace, par);
             }
             if l + 1 < nl {
-                matmul(
-                    g.as_mut(),
-                    Accum::Add,
-                    self.weights[l].transpose(),
-                    a(l + 1),
-                    c,
-                    par,
-                );
+                self.weights[l].apply_transposed(a(l + 1).as_ref(), g.as_mut(), c, Accum::Add, par);
             }
         }
     }

@@ -1,11 +1,11 @@
 //! The parameter gradient ∂Φ/∂θ at a state, and the EqProp estimate from two phases.
 
+use super::coupling::Coupling;
 use super::elementwise::{col, col_mut};
 use super::energy::{with_energy, Energy};
 use super::forces::activity;
 use super::{BatchState, Grads, LayeredNet, Real, Workspace};
-use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, Par};
+use faer::{Mat, Par};
 
 impl<T: Real> LayeredNet<T> {
     /// Adds `sign · ∂Φ/∂θ` at state `st`, summed over the batch, to `acc`.
@@ -45,7 +45,7 @@ impl<T: Real> LayeredNet<T> {
                 co_content(rho(l), rho(l + 1), c, &mut acc.w[l], par);
             } else {
                 let (a, b) = (rho(l), rho(l + 1));
-                matmul(acc.w[l].as_mut(), Accum::Add, b, a.transpose(), -sign, par);
+                Mat::add_outer(&mut acc.w[l], b.as_ref(), a.as_ref(), -sign, par);
             }
             if inhib {
                 co_content(&st.v[l], &st.v[l + 1], sign * half_cv, &mut acc.w[l], par);
@@ -113,8 +113,8 @@ impl<T: Real> LayeredNet<T> {
             for l in 0..self.arch.depth() {
                 let (da, ma, db, mb) = (&ws.delta[l], &ws.sum[l], &ws.delta[l + 1], &ws.sum[l + 1]);
                 let g = &mut acc.w[l];
-                matmul(g.as_mut(), Accum::Add, db, ma.transpose(), -c * scale, par);
-                matmul(g.as_mut(), Accum::Add, mb, da.transpose(), -c * scale, par);
+                Mat::add_outer(g, db.as_ref(), ma.as_ref(), -c * scale, par);
+                Mat::add_outer(g, mb.as_ref(), da.as_ref(), -c * scale, par);
                 if E::CO_CONTENT {
                     let (sa, sb) = (dot_rows(da, ma), dot_rows(db, mb));
                     for j in 0..g.ncols() {
@@ -147,7 +147,7 @@ fn dot_rows<T: Real>(x: &Mat<T>, y: &Mat<T>) -> Vec<T> {
 /// `acc_kj += c Σ_b (a_j − b_k)²` = `c (S_a[j] + S_b[k] − 2 (B Aᵀ)_kj)` with S the batch sums of squares.
 fn co_content<T: Real>(a: &Mat<T>, b: &Mat<T>, c: T, acc: &mut Mat<T>, par: Par) {
     let two = T::lit(2.0);
-    matmul(acc.as_mut(), Accum::Add, b, a.transpose(), -two * c, par);
+    Mat::add_outer(acc, b.as_ref(), a.as_ref(), -two * c, par);
     let sq = |m: &Mat<T>| -> Vec<T> {
         let mut out = vec![T::zero(); m.nrows()];
         for j in 0..m.ncols() {

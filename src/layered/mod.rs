@@ -20,6 +20,7 @@ mod anderson;
 mod arch;
 mod blocks;
 mod check;
+pub mod coupling;
 mod elementwise;
 pub mod energy;
 mod forces;
@@ -39,6 +40,7 @@ use elementwise::entries;
 pub(crate) use elementwise::{col, col_mut};
 
 use crate::error::Result;
+use coupling::Coupling;
 use faer::Mat;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -215,11 +217,7 @@ impl<T: Real> LayeredNet<T> {
         }
         for (l, w) in self.weights.iter().enumerate() {
             let (lo, hi) = ws.diag.split_at_mut(l + 1);
-            for (j, d) in lo[l].iter_mut().enumerate() {
-                let wj = col(w, j);
-                hi[0].iter_mut().zip(wj).for_each(|(r, &g)| *r += g);
-                *d += wj.iter().fold(T::zero(), |s, &g| s + g);
-            }
+            w.add_to_diagonal(&mut lo[l], &mut hi[0]);
         }
         // Constant part of ∂²Φ/∂u² per node: d_u (diag + g₀) − 1 (used by the Jacobi solver).
         let (du, leak) = (T::lit(self.arch.fhn.d_u), T::lit(self.arch.leak));
