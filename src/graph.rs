@@ -31,27 +31,26 @@ pub struct Graph {
 impl Graph {
     /// Builds a graph, rejecting self-loops, unknown nodes and non-finite conductances.
     pub fn new(n: usize, edges: Vec<Edge>) -> crate::Result<Self> {
-        for (i, e) in edges.iter().enumerate() {
-            if e.a >= n || e.b >= n {
-                return Err(crate::Error::Invalid(format!(
-                    "edge {i} ({}, {}) names a node outside 0..{n}",
-                    e.a, e.b
-                )));
-            }
-            if e.a == e.b {
-                return Err(crate::Error::Invalid(format!(
-                    "edge {i} is a self-loop at node {}",
-                    e.a
-                )));
-            }
-            if !e.g.is_finite() {
-                return Err(crate::Error::Invalid(format!(
-                    "edge {i} has a non-finite conductance {}",
-                    e.g
-                )));
-            }
+        if let Some((i, why)) = Self::first_bad_edge(n, &edges) {
+            return Err(crate::Error::Invalid(format!("edge {i} {why}")));
         }
         Ok(Self { n, edges })
+    }
+
+    /// The first edge that does not fit `n` nodes: its index and what is wrong with it.
+    pub fn first_bad_edge(n: usize, edges: &[Edge]) -> Option<(usize, String)> {
+        edges.iter().enumerate().find_map(|(i, e)| {
+            let why = if e.a >= n || e.b >= n {
+                format!("({}, {}) names a node outside 0..{n}", e.a, e.b)
+            } else if e.a == e.b {
+                format!("is a self-loop at node {}", e.a)
+            } else if !e.g.is_finite() {
+                format!("has a non-finite conductance {}", e.g)
+            } else {
+                return None;
+            };
+            Some((i, why))
+        })
     }
 
     /// Graph with no edges.

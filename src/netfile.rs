@@ -179,14 +179,13 @@ pub fn parse(text: &str, path: &Path) -> Result<NetworkSpec> {
     let n = raw.nodes;
     let graph = |key: &str, list: &[(usize, usize, f64)]| -> Result<Graph> {
         let edges: Vec<Edge> = list.iter().map(|&(a, b, g)| Edge { a, b, g }).collect();
-        Graph::new(n, edges).map_err(Error::message).map_err(|m| {
-            let idx: usize = m
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            err(entry_line(text, key, idx), format!("{key}: {m}"))
-        })
+        if let Some((i, why)) = Graph::first_bad_edge(n, &edges) {
+            return Err(err(
+                entry_line(text, key, i),
+                format!("{key}: edge {i} {why}"),
+            ));
+        }
+        Graph::new(n, edges)
     };
     let g1 = graph("activator_edges", &raw.activator_edges)?;
     let g2 = graph("inhibitor_edges", &raw.inhibitor_edges)?;

@@ -94,9 +94,7 @@ impl BlockTridiagonal {
             let lu = s.partial_piv_lu();
             let check = lu.solve(Mat::<f64>::identity(b, b));
             if !check.norm_max().is_finite() {
-                return Err(Error::Diverged(format!(
-                    "singular Schur complement at block {i}"
-                )));
+                return Err(Error::Singular(format!("Schur complement at block {i}")));
             }
             sinv_c.push(lu.solve(&self.upper[i]));
             lus.push(lu);

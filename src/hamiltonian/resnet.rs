@@ -75,8 +75,8 @@ impl ResNet {
                 .solve(Mat::<f64>::identity(self.width, self.width));
             let cond = a.norm_max() * inv.norm_max();
             if !cond.is_finite() || cond > 1e12 {
-                return Err(Error::Invalid(format!(
-                    "d_u I + G^{i}ᵀ is singular (condition ~{cond:.1e})"
+                return Err(Error::Singular(format!(
+                    "d_u I + G^{i}ᵀ (condition ~{cond:.1e})"
                 )));
             }
         }

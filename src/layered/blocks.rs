@@ -61,7 +61,7 @@ pub(crate) fn cubic_root(p: f64, r: f64, cur: f64) -> f64 {
     u
 }
 
-impl super::Arch {
+impl super::LayeredModel {
     /// Whether red-black sweeps apply: FHN without inhibitor coupling (and α ≠ 0 when the
     /// inhibitor is dynamic).
     pub fn block_sweep_supported(&self) -> Result<()> {
@@ -86,8 +86,8 @@ impl<T: Real> LayeredNet<T> {
         nudge: Option<Nudge<T>>,
         par: Par,
     ) {
-        let (nl, p) = (self.layers(), self.arch.fhn);
-        let inhib = self.arch.has_inhibitor();
+        let (nl, p) = (self.layers(), self.model.fhn);
+        let inhib = self.model.has_inhibitor();
         let (cv, cb) = if inhib {
             (1.0 / p.alpha, p.beta / p.alpha)
         } else {
@@ -108,7 +108,7 @@ impl<T: Real> LayeredNet<T> {
                 }
                 let out = l + 1 == nl;
                 let (bn, y) = match nudge.filter(|_| out) {
-                    Some(n) => (n.beta.as_f64(), Some(n.target)),
+                    Some(n) => (n.gain.as_f64(), Some(n.target)),
                     None => (0.0, None),
                 };
                 for b in 0..st.u[l].ncols() {
@@ -188,7 +188,7 @@ impl<T: Real> LayeredNet<T> {
         tol: f64,
         par: Par,
     ) -> Result<usize> {
-        self.arch.block_sweep_supported()?;
+        self.model.block_sweep_supported()?;
         let mut taken = 0;
         for s in 0..max_sweeps {
             if tol > 0.0 {
@@ -215,7 +215,7 @@ impl<T: Real> LayeredNet<T> {
 #[cfg(test)]
 mod sweep_tests {
     use super::*;
-    use crate::layered::{Arch, Phase, Solver};
+    use crate::layered::{LayeredModel, Phase, Solver};
     use crate::model::FhnParams;
     use faer::Mat;
     use rand::SeedableRng;
@@ -228,7 +228,7 @@ mod sweep_tests {
         for eps in [0.85, 0.0] {
             let mut fhn = FhnParams::table1();
             fhn.eps = eps;
-            let arch = Arch {
+            let model = LayeredModel {
                 widths: vec![12, 10, 9, 8, 4],
                 kind: Kind::Fhn,
                 fhn,
@@ -236,7 +236,7 @@ mod sweep_tests {
                 leak: 3.0,
             };
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-            let mut net = LayeredNet::<f64>::random(arch, 0.5, true, &mut rng).unwrap();
+            let mut net = LayeredNet::<f64>::random(model, 0.5, true, &mut rng).unwrap();
             net.biases[1][2] = 0.3;
             let x = Mat::from_fn(12, 3, |i, j| ((i * 7 + j * 3) % 5) as f64 * 0.6);
             let y = Mat::from_fn(4, 3, |i, j| if i == j { 0.5 } else { -0.5 });
@@ -262,11 +262,11 @@ mod sweep_tests {
                 None,
                 Some(Nudge {
                     target: &y,
-                    beta: 0.7,
+                    gain: 0.7,
                 }),
                 Some(Nudge {
                     target: &y,
-                    beta: -0.7,
+                    gain: -0.7,
                 }),
             ] {
                 let mut a = if nudge.is_some() {
@@ -318,7 +318,7 @@ mod sweep_tests {
                                 .flat_map(|c| c.iter().copied().collect::<Vec<_>>()),
                         )
                     {
-                        let beta = nudge.map_or(0.0, |n| n.beta);
+                        let beta = nudge.map_or(0.0, |n| n.gain);
                         assert!(
                             (p - q).abs() < 1e-9,
                             "eps {eps}, β {beta}, layer {l}: {p} vs {q}"
@@ -335,14 +335,14 @@ mod sweep_tests {
 
     #[test]
     fn unsupported_networks_are_refused() {
-        let arch = Arch {
+        let model = LayeredModel {
             widths: vec![3, 2],
             kind: Kind::Hopfield,
             fhn: FhnParams::table1(),
             inhibitor_coupling: false,
             leak: 0.0,
         };
-        let net = LayeredNet::<f64>::zeros(arch).unwrap();
-        assert!(net.arch.block_sweep_supported().is_err());
+        let net = LayeredNet::<f64>::zeros(model).unwrap();
+        assert!(net.model.block_sweep_supported().is_err());
     }
 }

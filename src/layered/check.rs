@@ -2,7 +2,7 @@
 //! the graph view), converged and at the paper's transient setting (β = 0.9, 55/14 steps).
 
 use super::{
-    entries, graph_view::node_offsets, Arch, Grads, Kind, LayeredNet, Nudge, Phase, Solver,
+    entries, graph_view::node_offsets, Grads, Kind, LayeredModel, LayeredNet, Nudge, Phase, Solver,
 };
 use crate::eqprop::{cosine, implicit_gradient, relative_error};
 use crate::error::Result;
@@ -65,7 +65,7 @@ fn eqprop_estimate(
             &mut sb,
             &mut ws,
             Phase {
-                nudge: Some(Nudge { target: y, beta: b }),
+                nudge: Some(Nudge { target: y, gain: b }),
                 dt,
                 max_steps: nudge,
                 tol: 0.0,
@@ -90,7 +90,7 @@ pub fn layered_gradient_check(
     scale: f64,
     seed: u64,
 ) -> Result<Vec<LayeredGradientRow>> {
-    let arch = Arch {
+    let model = LayeredModel {
         widths: widths.to_vec(),
         kind: Kind::Fhn,
         fhn: FhnParams::table1(),
@@ -98,7 +98,7 @@ pub fn layered_gradient_check(
         leak: 0.0,
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let net = LayeredNet::<f64>::random(arch, scale, false, &mut rng)?;
+    let net = LayeredNet::<f64>::random(model, scale, false, &mut rng)?;
     let n0 = widths[0];
     let nl = *widths.last().expect("widths");
     let x = Mat::from_fn(n0, 1, |i, _| ((i * 37 % 11) as f64) / 10.0);

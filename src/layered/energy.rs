@@ -6,7 +6,7 @@
 //! implementation.
 
 use super::elementwise::{jacobi_update, zip_update};
-use super::{Arch, Real, Solver};
+use super::{LayeredModel, Real, Solver};
 use crate::model::Local;
 use faer::{MatMut, MatRef};
 
@@ -44,13 +44,13 @@ pub struct Fhn<T> {
 }
 
 impl<T: Real> Fhn<T> {
-    /// The FHN energy of `arch`.
-    pub fn new(arch: &Arch) -> Self {
+    /// The FHN energy of `model`.
+    pub fn new(model: &LayeredModel) -> Self {
         Self {
-            d_u: T::lit(arch.fhn.d_u),
-            leak: T::lit(arch.leak),
-            tau_u: T::lit(arch.fhn.tau_u),
-            local: arch.fhn.local(),
+            d_u: T::lit(model.fhn.d_u),
+            leak: T::lit(model.leak),
+            tau_u: T::lit(model.fhn.tau_u),
+            local: model.fhn.local(),
         }
     }
 }
@@ -142,13 +142,13 @@ impl<T: Real> Energy<T> for Hopfield {
     }
 }
 
-/// Runs `$body` with `$e` bound to the energy of `$arch` (one dispatch per call; the loops
+/// Runs `$body` with `$e` bound to the energy of `$model` (one dispatch per call; the loops
 /// inside are compiled once per energy).
 macro_rules! with_energy {
-    ($arch:expr, $e:ident => $body:expr) => {
-        match $arch.kind {
+    ($model:expr, $e:ident => $body:expr) => {
+        match $model.kind {
             $crate::layered::Kind::Fhn => {
-                let $e = $crate::layered::energy::Fhn::new($arch);
+                let $e = $crate::layered::energy::Fhn::new($model);
                 $body
             }
             $crate::layered::Kind::Hopfield => {

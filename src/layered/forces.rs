@@ -19,7 +19,7 @@ impl<T: Real> LayeredNet<T> {
             Accum::Replace,
             par,
         );
-        if self.arch.has_inhibitor() && self.arch.inhibitor_coupling {
+        if self.model.has_inhibitor() && self.model.inhibitor_coupling {
             let v0 = st.v[0].as_ref();
             w0.apply(v0, ws.input_drive_v.as_mut(), T::one(), Accum::Replace, par);
         }
@@ -30,7 +30,7 @@ impl<T: Real> LayeredNet<T> {
         st: &'a BatchState<T>,
         act: &'a mut [Mat<T>],
     ) -> &'a Mat<T> {
-        with_energy!(&self.arch, e => activity(&e, &st.u, act, 0))
+        with_energy!(&self.model, e => activity(&e, &st.u, act, 0))
     }
 
     /// Computes the forces ∂Φ/∂u (into `ws.gu`) and ∂Φ/∂v (into `ws.gv`) for layers 1..=L.
@@ -41,7 +41,7 @@ impl<T: Real> LayeredNet<T> {
         nudge: Option<Nudge<T>>,
         par: Par,
     ) {
-        with_energy!(&self.arch, e => self.forces_of(&e, st, ws, nudge, par))
+        with_energy!(&self.model, e => self.forces_of(&e, st, ws, nudge, par))
     }
 
     fn forces_of<E: Energy<T>>(
@@ -58,15 +58,15 @@ impl<T: Real> LayeredNet<T> {
                 zip_map(ws.act[l].as_mut(), st.u[l].as_ref(), E::rho);
             }
         }
-        let p = self.arch.fhn;
+        let p = self.model.fhn;
         // Coupling currents: gu_l = c (W^{l−1} ρ_{l−1} + W^{lT} ρ_{l+1}).
         {
             let act = &ws.act;
             let a = |m: usize| if E::LINEAR { &st.u[m] } else { &act[m] };
             self.couple(&ws.input_drive, a, &mut ws.gu, e.coupling_gain(), par);
         }
-        let inhib = self.arch.has_inhibitor();
-        if inhib && self.arch.inhibitor_coupling {
+        let inhib = self.model.has_inhibitor();
+        if inhib && self.model.inhibitor_coupling {
             let cv = T::lit(p.inhibitor_gain());
             self.couple(&ws.input_drive_v, |m| &st.v[m], &mut ws.gv, cv, par);
         }
@@ -79,7 +79,7 @@ impl<T: Real> LayeredNet<T> {
             for b in 0..ws.batch {
                 let u = col(&st.u[l], b);
                 let v = col(&st.v[l], b);
-                let y = nudge.filter(|_| out).map(|n| (col(n.target, b), n.beta));
+                let y = nudge.filter(|_| out).map(|n| (col(n.target, b), n.gain));
                 let gu = col_mut(&mut ws.gu[l], b);
                 // Zipped iterators (no bounds checks) so that these loops vectorise.
                 for ((((g, &uk), &vk), &d), &bk) in gu.iter_mut().zip(u).zip(v).zip(diag).zip(bias)
@@ -93,7 +93,7 @@ impl<T: Real> LayeredNet<T> {
                 }
                 if inhib {
                     let gv = col_mut(&mut ws.gv[l], b);
-                    if self.arch.inhibitor_coupling {
+                    if self.model.inhibitor_coupling {
                         for (((g, &uk), &vk), &d) in gv.iter_mut().zip(u).zip(v).zip(diag) {
                             *g += local.inhibitor(uk, vk) - cv * d * vk;
                         }

@@ -19,7 +19,7 @@ impl<T: Real> LayeredNet<T> {
         acc: &mut Grads<T>,
         par: Par,
     ) {
-        with_energy!(&self.arch, e => self.param_grad_of(&e, st, ws, sign, acc, par))
+        with_energy!(&self.model, e => self.param_grad_of(&e, st, ws, sign, acc, par))
     }
 
     fn param_grad_of<E: Energy<T>>(
@@ -37,9 +37,9 @@ impl<T: Real> LayeredNet<T> {
             }
         }
         let rho = |l: usize| if E::LINEAR { &st.u[l] } else { &ws.act[l] };
-        let inhib = self.arch.has_inhibitor() && self.arch.inhibitor_coupling;
-        let half_cv = T::lit(-0.5 * self.arch.fhn.inhibitor_gain());
-        for l in 0..self.arch.depth() {
+        let inhib = self.model.has_inhibitor() && self.model.inhibitor_coupling;
+        let half_cv = T::lit(-0.5 * self.model.fhn.inhibitor_gain());
+        for l in 0..self.model.depth() {
             if E::CO_CONTENT {
                 let c = sign * e.weight_gain();
                 co_content(rho(l), rho(l + 1), c, &mut acc.w[l], par);
@@ -71,7 +71,7 @@ impl<T: Real> LayeredNet<T> {
         acc: &mut Grads<T>,
         par: Par,
     ) {
-        with_energy!(&self.arch, e => self.difference_of(&e, plus, minus, ws, c, acc, par))
+        with_energy!(&self.model, e => self.difference_of(&e, plus, minus, ws, c, acc, par))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -86,14 +86,14 @@ impl<T: Real> LayeredNet<T> {
         par: Par,
     ) {
         let mut variables = vec![(&plus.u, &minus.u, true)];
-        if self.arch.has_inhibitor() && self.arch.inhibitor_coupling {
+        if self.model.has_inhibitor() && self.model.inhibitor_coupling {
             variables.push((&plus.v, &minus.v, false));
         }
         for (sp, sm, activator) in variables {
             let scale = if activator {
                 e.weight_gain()
             } else {
-                T::lit(-0.5 * self.arch.fhn.inhibitor_gain())
+                T::lit(-0.5 * self.model.fhn.inhibitor_gain())
             };
             for l in 0..self.layers() {
                 let (d, m) = (&mut ws.delta[l], &mut ws.sum[l]);
@@ -110,7 +110,7 @@ impl<T: Real> LayeredNet<T> {
                     }
                 }
             }
-            for l in 0..self.arch.depth() {
+            for l in 0..self.model.depth() {
                 let (da, ma, db, mb) = (&ws.delta[l], &ws.sum[l], &ws.delta[l + 1], &ws.sum[l + 1]);
                 let g = &mut acc.w[l];
                 Mat::add_outer(g, db.as_ref(), ma.as_ref(), -c * scale, par);

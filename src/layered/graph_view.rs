@@ -20,15 +20,15 @@ impl LayeredNet<f64> {
     /// The graph network of one example with input `x` (FHN kind, ε > 0). Edge order: the
     /// entries of W⁰, W¹, … in column-major order (then the leak edges).
     pub fn as_graph(&self, x: &[f64]) -> Result<FhnNetwork> {
-        if self.arch.kind != Kind::Fhn || self.arch.fhn.eps == 0.0 {
+        if self.model.kind != Kind::Fhn || self.model.fhn.eps == 0.0 {
             return Err(Error::Invalid(
                 "graph view needs the FHN kind with ε > 0".into(),
             ));
         }
-        let w = &self.arch.widths;
+        let w = &self.model.widths;
         let off = node_offsets(w);
         let n_layers = off[w.len()];
-        let leak = self.arch.leak != 0.0;
+        let leak = self.model.leak != 0.0;
         let n = n_layers + usize::from(leak);
         let mut edges = Vec::new();
         for (l, m) in self.weights.iter().enumerate() {
@@ -42,7 +42,7 @@ impl LayeredNet<f64> {
                 }
             }
         }
-        let inhibitor = if self.arch.inhibitor_coupling {
+        let inhibitor = if self.model.inhibitor_coupling {
             edges.clone()
         } else {
             vec![]
@@ -52,7 +52,7 @@ impl LayeredNet<f64> {
                 edges.push(Edge {
                     a: i,
                     b: n_layers,
-                    g: self.arch.leak,
+                    g: self.model.leak,
                 });
             }
         }
@@ -73,7 +73,7 @@ impl LayeredNet<f64> {
             });
         }
         FhnNetwork::new(
-            self.arch.fhn,
+            self.model.fhn,
             Graph::new(n, edges)?,
             Graph::new(n, inhibitor)?,
             current,

@@ -17,7 +17,6 @@
 //! output force. The same GEMM code computes the couplings of both kinds.
 
 mod anderson;
-mod arch;
 mod blocks;
 mod check;
 pub mod coupling;
@@ -28,13 +27,14 @@ mod grad;
 mod graph_view;
 mod relax;
 pub mod relaxer;
+mod spec;
 
 pub use check::{layered_gradient_check, LayeredGradientRow};
 pub use graph_view::node_offsets;
 
 pub use crate::real::Real;
-pub use arch::{Arch, Kind, Solver};
 pub use relax::Phase;
+pub use spec::{Kind, LayeredModel, Solver};
 
 use elementwise::entries;
 pub(crate) use elementwise::{col, col_mut};
@@ -49,7 +49,7 @@ use rand_distr::{Distribution, StandardNormal};
 #[derive(Clone, Debug)]
 pub struct LayeredNet<T: Real> {
     /// Architecture.
-    pub arch: Arch,
+    pub model: LayeredModel,
     /// `weights[l]`: W^l, n_{l+1} × n_l.
     pub weights: Vec<Mat<T>>,
     /// `biases[l]`: bias (injected current) of layer l + 1.
@@ -121,19 +121,20 @@ pub struct Workspace<T: Real> {
 pub struct Nudge<'a, T: Real> {
     /// Targets, n_L × B.
     pub target: &'a Mat<T>,
-    /// β (0 = free phase).
-    pub beta: T,
+    /// The output force's gain 2·cost_scale·β of `Φ + β C` with C = cost_scale‖u_L − y‖²
+    /// (0: the free phase; negative: the −β phase of centered EqProp).
+    pub gain: T,
 }
 
 impl<T: Real> LayeredNet<T> {
     /// Random weights `N(0, 1) · scale` (divided by √fan_in when `fan_in_scaling`), zero biases.
     pub fn random(
-        arch: Arch,
+        model: LayeredModel,
         scale: f64,
         fan_in_scaling: bool,
         rng: &mut impl Rng,
     ) -> Result<Self> {
-        let mut net = Self::zeros(arch)?;
+        let mut net = Self::zeros(model)?;
         for w in net.weights.iter_mut() {
             let s = if fan_in_scaling {
                 scale / (w.ncols() as f64).sqrt()
@@ -149,17 +150,17 @@ impl<T: Real> LayeredNet<T> {
     }
 
     /// All-zero weights and biases.
-    pub fn zeros(arch: Arch) -> Result<Self> {
-        arch.validate()?;
-        let weights = (0..arch.depth())
-            .map(|l| Mat::zeros(arch.widths[l + 1], arch.widths[l]))
+    pub fn zeros(model: LayeredModel) -> Result<Self> {
+        model.validate()?;
+        let weights = (0..model.depth())
+            .map(|l| Mat::zeros(model.widths[l + 1], model.widths[l]))
             .collect();
-        let biases = arch.widths[1..]
+        let biases = model.widths[1..]
             .iter()
             .map(|&n| vec![T::zero(); n])
             .collect();
         Ok(Self {
-            arch,
+            model,
             weights,
             biases,
         })
@@ -168,7 +169,7 @@ impl<T: Real> LayeredNet<T> {
     /// The same network in f64 (for exact solves and checks).
     pub fn to_f64(&self) -> LayeredNet<f64> {
         LayeredNet {
-            arch: self.arch.clone(),
+            model: self.model.clone(),
             weights: self
                 .weights
                 .iter()
@@ -184,12 +185,12 @@ impl<T: Real> LayeredNet<T> {
 
     /// Number of layers including the input.
     pub fn layers(&self) -> usize {
-        self.arch.widths.len()
+        self.model.widths.len()
     }
 
     /// A workspace for batches of `batch` examples.
     pub fn workspace(&self, batch: usize) -> Workspace<T> {
-        let w = &self.arch.widths;
+        let w = &self.model.widths;
         let zeros = |n: usize| Mat::zeros(n, batch);
         let mut ws = Workspace {
             gu: w.iter().map(|&n| zeros(n)).collect(),
@@ -220,7 +221,7 @@ impl<T: Real> LayeredNet<T> {
             w.add_to_diagonal(&mut lo[l], &mut hi[0]);
         }
         // Constant part of ∂²Φ/∂u² per node: d_u (diag + g₀) − 1 (used by the Jacobi solver).
-        let (du, leak) = (T::lit(self.arch.fhn.d_u), T::lit(self.arch.leak));
+        let (du, leak) = (T::lit(self.model.fhn.d_u), T::lit(self.model.leak));
         for (st, d) in ws.stiffness.iter_mut().zip(&ws.diag) {
             for (x, &dd) in st.iter_mut().zip(d) {
                 *x = du * (dd + leak) - T::one();
@@ -231,7 +232,12 @@ impl<T: Real> LayeredNet<T> {
     /// A fresh batch state: inputs `x` (n_0 × B) clamped, hidden/output at zero.
     pub fn init_state(&self, x: Mat<T>) -> BatchState<T> {
         let b = x.ncols();
-        let mut u: Vec<Mat<T>> = self.arch.widths.iter().map(|&n| Mat::zeros(n, b)).collect();
+        let mut u: Vec<Mat<T>> = self
+            .model
+            .widths
+            .iter()
+            .map(|&n| Mat::zeros(n, b))
+            .collect();
         let v = u.clone();
         u[0] = x;
         BatchState { u, v }
@@ -241,10 +247,10 @@ impl<T: Real> LayeredNet<T> {
     /// evaluations (each 2 GEMMs per hidden layer pair, doubled with inhibitor coupling), and
     /// `grad_phases` co-content GEMMs over all weight layers.
     pub fn step_flops(&self, relax_steps: usize, grad_phases: usize) -> f64 {
-        let w = &self.arch.widths;
+        let w = &self.model.widths;
         let all: f64 = (0..w.len() - 1).map(|l| (w[l] * w[l + 1]) as f64).sum();
         let inner = all - (w[0] * w[1]) as f64;
-        let coupled = if self.arch.has_inhibitor() && self.arch.inhibitor_coupling {
+        let coupled = if self.model.has_inhibitor() && self.model.inhibitor_coupling {
             2.0
         } else {
             1.0

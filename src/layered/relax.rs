@@ -40,7 +40,7 @@ impl<T: Real> LayeredNet<T> {
         solver: Solver,
         par: Par,
     ) {
-        if solver == Solver::RedBlack && self.arch.block_sweep_supported().is_ok() {
+        if solver == Solver::RedBlack && self.model.block_sweep_supported().is_ok() {
             return self.block_sweep(st, ws, nudge, par);
         }
         self.forces(st, ws, nudge, par);
@@ -56,17 +56,17 @@ impl<T: Real> LayeredNet<T> {
         dt: T,
         solver: Solver,
     ) {
-        let p = self.arch.fhn;
+        let p = self.model.fhn;
         let kv = dt * T::lit(p.eps / p.tau_v);
-        let inhib = self.arch.has_inhibitor();
+        let inhib = self.model.has_inhibitor();
         let nl = self.layers();
         for l in 1..nl {
             let (u, g) = (st.u[l].as_mut(), ws.gu[l].as_ref());
             let out_beta = nudge
                 .filter(|_| l + 1 == nl)
-                .map_or(T::zero(), |n| n.beta.max(T::zero()));
+                .map_or(T::zero(), |n| n.gain.max(T::zero()));
             let stiffness = &ws.stiffness[l];
-            with_energy!(&self.arch, e => e.step(u, g, dt, solver, stiffness, out_beta));
+            with_energy!(&self.model, e => e.step(u, g, dt, solver, stiffness, out_beta));
             if inhib {
                 zip_update(st.v[l].as_mut(), ws.gv[l].as_ref(), kv, None);
             }
@@ -96,7 +96,7 @@ impl<T: Real> LayeredNet<T> {
         nudge: Option<Nudge<T>>,
     ) -> Result<()> {
         let net64 = self.to_f64();
-        let off = node_offsets(&self.arch.widths);
+        let off = node_offsets(&self.model.widths);
         let last = self.layers() - 1;
         for b in 0..st.u[0].ncols() {
             let x: Vec<f64> = col(&st.u[0], b).iter().map(|v| v.as_f64()).collect();
@@ -109,13 +109,15 @@ impl<T: Real> LayeredNet<T> {
                 }
             }
             let cost = nudge.map(|n| crate::network::Cost {
-                outputs: (0..self.arch.widths[last]).map(|k| off[last] + k).collect(),
+                outputs: (0..self.model.widths[last])
+                    .map(|k| off[last] + k)
+                    .collect(),
                 targets: col(n.target, b).iter().map(|v| v.as_f64()).collect(),
             });
-            let beta = nudge.map_or(0.0, |n| n.beta.as_f64());
+            let beta = nudge.map_or(0.0, |n| n.gain.as_f64());
             crate::solvers::newton(&g, &mut s, cost.as_ref().map(|c| (c, beta)), 1e-10, 50)?;
             for l in 1..self.layers() {
-                for k in 0..self.arch.widths[l] {
+                for k in 0..self.model.widths[l] {
                     col_mut(&mut st.u[l], b)[k] = T::lit(s.u[off[l] + k]);
                     col_mut(&mut st.v[l], b)[k] = T::lit(s.v[off[l] + k]);
                 }
@@ -170,8 +172,8 @@ impl<T: Real> LayeredNet<T> {
         for l in 1..self.layers() {
             for j in 0..st.u[l].ncols() {
                 let (u, g) = (col(&st.u[l], j), col(&ws.gu[l], j));
-                r = with_energy!(&self.arch, e => residual(&e, r, u, g, max));
-                if self.arch.has_inhibitor() {
+                r = with_energy!(&self.model, e => residual(&e, r, u, g, max));
+                if self.model.has_inhibitor() {
                     r = col(&ws.gv[l], j)
                         .iter()
                         .fold(r, |m, &x| max(m, x.as_f64().abs()));

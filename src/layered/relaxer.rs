@@ -63,7 +63,7 @@ impl<T: Real> Relaxer<T> for Accelerated {
         phase: &Phase<T>,
         par: Par,
     ) -> Result<usize> {
-        let n = anderson::packed_len(&net.arch.widths, net.arch.has_inhibitor());
+        let n = anderson::packed_len(&net.model.widths, net.model.has_inhibitor());
         let mut a = ws
             .anderson
             .take()
@@ -121,7 +121,7 @@ fn steps<T: Real>(
         tol,
         solver,
     } = *phase;
-    let with_v = net.arch.has_inhibitor();
+    let with_v = net.model.has_inhibitor();
     let (mut taken, mut last) = (0, f64::INFINITY);
     for s in 0..max_steps {
         net.forces(st, ws, nudge, par);

@@ -16,7 +16,7 @@ fn newton_solver_reaches_exact_equilibria_in_free_and_nudged_phases() {
         None,
         Some(Nudge {
             target: &target,
-            beta: 0.5,
+            gain: 0.5,
         }),
     ] {
         let mut st = net.init_state(inputs());
@@ -59,7 +59,7 @@ fn difference_form_of_the_estimate_equals_two_co_content_sums() {
         (Kind::Hopfield, false),
     ] {
         let mut net = small(coupled, 0.5, 9);
-        net.arch.kind = kind;
+        net.model.kind = kind;
         let (plus, minus) = (
             random_state(&net, &inputs(), 1),
             random_state(&net, &inputs(), 2),
@@ -88,7 +88,7 @@ fn anderson_reaches_the_newton_equilibrium_in_fewer_steps_than_jacobi() {
     let target = Mat::from_fn(3, 2, |i, j| if i == j { 0.4 } else { -0.4 });
     let nudge = Some(Nudge {
         target: &target,
-        beta: 0.5,
+        gain: 0.5,
     });
     let mut ws = net.workspace(2);
     // Anderson is a local accelerator: both solvers start from the same 60 Jacobi steps
@@ -149,9 +149,9 @@ fn anderson_reaches_the_newton_equilibrium_in_fewer_steps_than_jacobi() {
 fn single_example_fused_gemv_matches_the_batched_gemm_path() {
     // Widths above the 16-lane blocks so that both the blocked and the tail loops run.
     let mut net = small(true, 0.5, 4);
-    net.arch.widths = vec![6, 40, 37, 3];
+    net.model.widths = vec![6, 40, 37, 3];
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
-    net = LayeredNet::random(net.arch.clone(), 0.3, false, &mut rng).unwrap();
+    net = LayeredNet::random(net.model.clone(), 0.3, false, &mut rng).unwrap();
     let x2 = inputs();
     let two = random_state(&net, &x2, 3);
     let mut one = net.init_state(Mat::from_fn(6, 1, |i, _| x2[(i, 1)]));
@@ -165,7 +165,7 @@ fn single_example_fused_gemv_matches_the_batched_gemm_path() {
     net.forces(&one, &mut ws1, None, Par::Seq);
     net.forces(&two, &mut ws2, None, Par::Seq);
     for l in 1..net.layers() {
-        for k in 0..net.arch.widths[l] {
+        for k in 0..net.model.widths[l] {
             for (a, b) in [(&ws1.gu, &ws2.gu), (&ws1.gv, &ws2.gv)] {
                 let (x, y) = (a[l][(k, 0)], b[l][(k, 1)]);
                 assert!((x - y).abs() < 1e-13, "layer {l} node {k}: {x} vs {y}");

@@ -7,7 +7,7 @@ use faer::Par;
 use rand::SeedableRng;
 
 pub(super) fn small(inhibitor_coupling: bool, leak: f64, seed: u64) -> LayeredNet<f64> {
-    let arch = Arch {
+    let model = LayeredModel {
         widths: vec![6, 5, 4, 3],
         kind: Kind::Fhn,
         fhn: FhnParams::table1(),
@@ -15,7 +15,7 @@ pub(super) fn small(inhibitor_coupling: bool, leak: f64, seed: u64) -> LayeredNe
         leak,
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut net = LayeredNet::<f64>::random(arch, 0.4, false, &mut rng).unwrap();
+    let mut net = LayeredNet::<f64>::random(model, 0.4, false, &mut rng).unwrap();
     if inhibitor_coupling {
         // Signed conductances in the inhibitor graph make v run away (the inhibitor ascends Φ):
         // coupled-inhibitor networks are tested with positive conductances.
@@ -38,9 +38,9 @@ pub(super) fn inputs() -> Mat<f64> {
 /// The layered state of example `b` in graph numbering (ground node last, if any).
 fn to_graph_state(net: &LayeredNet<f64>, st: &BatchState<f64>, b: usize, n: usize) -> State {
     let mut s = State::zeros(n);
-    let off = node_offsets(&net.arch.widths);
+    let off = node_offsets(&net.model.widths);
     for l in 0..net.layers() {
-        for k in 0..net.arch.widths[l] {
+        for k in 0..net.model.widths[l] {
             s.u[off[l] + k] = st.u[l][(k, b)];
             s.v[off[l] + k] = st.v[l][(k, b)];
         }
@@ -59,7 +59,7 @@ fn graph_weight_grad(
     let m1 = graph.activator.edges.len();
     (0..m)
         .map(|k| {
-            g[k] + if net.arch.inhibitor_coupling {
+            g[k] + if net.model.inhibitor_coupling {
                 g[m1 + k]
             } else {
                 0.0
@@ -95,9 +95,9 @@ fn forces_equal_graph_gradient_at_random_states() {
             let g = net.as_graph(&x).unwrap();
             let gs = to_graph_state(&net, &st, b, g.n());
             let (gu, gv) = g.gradient(&gs, None);
-            let off = node_offsets(&net.arch.widths);
+            let off = node_offsets(&net.model.widths);
             for l in 1..net.layers() {
-                for k in 0..net.arch.widths[l] {
+                for k in 0..net.model.widths[l] {
                     let i = off[l] + k;
                     assert!(
                         (ws.gu[l][(k, b)] - gu[i]).abs() < 1e-13,
@@ -172,13 +172,13 @@ fn steady_state_and_eqprop_gradient_equal_the_graph_implementation() {
         let mut s = free.clone();
         let nudge = Some(Nudge {
             target: &target,
-            beta: b,
+            gain: b,
         });
         assert!(relax_to_steady(&net, &mut s, &mut ws, nudge) < 1e-13);
         net.accumulate_param_grad(&s, &mut ws, sign / (2.0 * beta), &mut grads, Par::Seq);
     }
     let mut graph_grad = vec![0.0; flatten(&grads).len()];
-    let off = node_offsets(&net.arch.widths);
+    let off = node_offsets(&net.model.widths);
     for b in 0..2 {
         let xb: Vec<f64> = (0..6).map(|i| x[(i, b)]).collect();
         let g = net.as_graph(&xb).unwrap();
@@ -223,7 +223,7 @@ fn steady_state_and_eqprop_gradient_equal_the_graph_implementation() {
                 &mut ws1,
                 Some(Nudge {
                     target: &tcol,
-                    beta: bb,
+                    gain: bb,
                 }),
             );
             net.accumulate_param_grad(&s1, &mut ws1, sign / 2e-3, &mut one, Par::Seq);
@@ -244,7 +244,7 @@ fn steady_state_and_eqprop_gradient_equal_the_graph_implementation() {
 
 #[test]
 fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
-    let arch = Arch {
+    let model = LayeredModel {
         widths: vec![6, 5, 3],
         kind: Kind::Hopfield,
         fhn: FhnParams::table1(),
@@ -252,7 +252,7 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
         leak: 0.0,
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-    let net = LayeredNet::<f64>::random(arch, 0.5, false, &mut rng).unwrap();
+    let net = LayeredNet::<f64>::random(model, 0.5, false, &mut rng).unwrap();
     let mut ws = net.workspace(2);
     let mut st = net.init_state(inputs());
     net.prepare_input(&st, &mut ws, Par::Seq);
@@ -278,7 +278,7 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
         for l in 1..n.layers() {
             e += entries(&st.u[l]).map(|x| 0.5 * x * x).sum::<f64>();
             for b in 0..2 {
-                e -= (0..n.arch.widths[l])
+                e -= (0..n.model.widths[l])
                     .map(|k| n.biases[l - 1][k] * rho(st.u[l][(k, b)]))
                     .sum::<f64>();
             }

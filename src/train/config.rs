@@ -3,7 +3,7 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::layered::{Arch, Solver};
+use crate::layered::{LayeredModel, Solver};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -106,7 +106,7 @@ pub struct TrainConfig {
     /// Random seed (initialisation and shuffling).
     pub seed: u64,
     /// Network.
-    pub model: Arch,
+    pub model: LayeredModel,
     /// Initialisation.
     pub init: InitConfig,
     /// Data.

@@ -2,7 +2,7 @@
 
 use super::config::{DataConfig, InitConfig, TrainConfig, TrainingConfig};
 use crate::error::{Error, Result};
-use crate::layered::{Arch, Kind, Solver};
+use crate::layered::{Kind, LayeredModel, Solver};
 use crate::model::FhnParams;
 
 /// Names of the built-in presets.
@@ -19,7 +19,7 @@ pub const PRESETS: &[&str] = &[
 impl TrainConfig {
     /// A built-in preset (see docs/TRAINING.md for what each is for).
     pub fn preset(name: &str) -> Result<Self> {
-        let fhn_arch = |widths: Vec<usize>| Arch {
+        let fhn_arch = |widths: Vec<usize>| LayeredModel {
             widths,
             kind: Kind::Fhn,
             fhn: FhnParams::table1(),
@@ -140,7 +140,7 @@ impl TrainConfig {
             "hopfield" => Self {
                 name: name.into(),
                 seed: 1,
-                model: Arch {
+                model: LayeredModel {
                     kind: Kind::Hopfield,
                     ..fhn_arch(vec![784, 500, 10])
                 },

@@ -26,12 +26,12 @@ pub(super) struct Phases {
 
 impl Phases {
     fn new(net: &LayeredNet<f32>, batch: usize) -> Self {
-        let free = net.init_state(Mat::zeros(net.arch.widths[0], batch));
+        let free = net.init_state(Mat::zeros(net.model.widths[0], batch));
         Self {
             plus: free.clone(),
             minus: free.clone(),
             free,
-            target: Mat::zeros(*net.arch.widths.last().unwrap(), batch),
+            target: Mat::zeros(*net.model.widths.last().unwrap(), batch),
             labels: vec![0; batch],
             ws: net.workspace(batch),
             steps: 0,
@@ -127,7 +127,7 @@ impl Phases {
             state.clone_from(&self.free);
             let nudge = Nudge {
                 target: &self.target,
-                beta: sign * force,
+                gain: sign * force,
             };
             let n = t.nudge_steps;
             net.relax(

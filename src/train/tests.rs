@@ -121,7 +121,7 @@ fn f64_eqprop_estimate(
             // Φ + sign·β·C with C = cost_scale·‖u − y‖².
             let nudge = Nudge {
                 target: &yb,
-                beta: sign * 2.0 * t.cost_scale * t.beta,
+                gain: sign * 2.0 * t.cost_scale * t.beta,
             };
             net.relax(
                 &mut s,

@@ -223,7 +223,7 @@ fn run_case<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fhn_eqprop::layered::{Arch, Kind};
+    use fhn_eqprop::layered::{Kind, LayeredModel};
     use fhn_eqprop::model::FhnParams;
     use rand::SeedableRng;
 
@@ -231,7 +231,7 @@ mod tests {
     /// after it are still measured (the table used to stop at the first divergence).
     #[test]
     fn a_diverging_solver_is_a_row_and_the_table_goes_on() {
-        let arch = Arch {
+        let model = LayeredModel {
             widths: vec![6, 5, 3],
             kind: Kind::Fhn,
             fhn: FhnParams::table1(),
@@ -239,9 +239,9 @@ mod tests {
             leak: 0.0,
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let net64 = LayeredNet::<f64>::random(arch.clone(), 0.5, false, &mut rng).unwrap();
+        let net64 = LayeredNet::<f64>::random(model.clone(), 0.5, false, &mut rng).unwrap();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let net32 = LayeredNet::<f32>::random(arch, 0.5, false, &mut rng).unwrap();
+        let net32 = LayeredNet::<f32>::random(model, 0.5, false, &mut rng).unwrap();
         let x = Mat::<f64>::from_fn(6, 2, |i, j| 0.1 * (i + j) as f64);
         let case = |name, dt| SolverCase {
             name,

@@ -18,7 +18,7 @@ pub enum Kind {
 /// Architecture and physics of a layered network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Arch {
+pub struct LayeredModel {
     /// Layer widths, input first.
     pub widths: Vec<usize>,
     /// Energy function.
@@ -32,7 +32,7 @@ pub struct Arch {
     pub leak: f64,
 }
 
-impl Arch {
+impl LayeredModel {
     /// Largest number of weights accepted (a copy in f32 is 4 GiB; training holds several).
     pub const MAX_WEIGHTS: usize = 1 << 30;
 
