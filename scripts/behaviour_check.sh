@@ -5,7 +5,7 @@
 # on MNIST with signed conductances; the unit tests cover both), 1 thread, with
 # every metric except wall-clock fields and the SHA-256 of each checkpoint's tensors.
 # Two binaries are behaviour-identical when their fingerprints are equal (issue 10 item 5).
-# Usage: scripts/behaviour_check.sh BIN OUT.txt
+# Usage: scripts/behaviour_check.sh BIN OUT.txt   (FULL=1 adds the whole `quick` preset, ~2 min)
 set -euo pipefail
 bin="$(realpath "$1")"; out="$2"
 cd "$(dirname "$0")/.."
@@ -51,5 +51,6 @@ PY
   run deep deep cpu train_limit=300 eval_limit=200 epochs=1
   run redblack paper-converged cpu train_limit=100 eval_limit=100 epochs=1 free_steps=20 nudge_steps=8 eval_steps=20
   run paper paper cpu train_limit=200 eval_limit=100 epochs=1
+  if [ "${FULL:-0}" = 1 ]; then run quick-full quick cpu; fi
 } > "$out"
 wc -l "$out"

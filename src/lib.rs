@@ -13,8 +13,10 @@
 //! - [`eqprop`]: EqProp gradients vs implicit differentiation vs finite differences.
 //! - [`turing`]: dispersion relation and Turing patterns on graphs.
 //! - [`netfile`]: the user network file format.
-//! - [`layered`]: deep layered FHN / Hopfield networks (batched GEMM relaxation).
-//! - [`data`], [`train`]: MNIST loading and EqProp training.
+//! - [`layered`]: deep layered networks: an [`layered::energy::Energy`] (FHN, Hopfield), a
+//!   [`layered::coupling::Coupling`] between layers, [`layered::relaxer::Relaxer`]s.
+//! - [`data`], [`train`]: data sets and training, made of parts (gradient estimator, reducer,
+//!   optimiser, observers); docs/ARCHITECTURE.md.
 //! - [`hamiltonian`]: layer-wise recursions and the block-tridiagonal sweep.
 //! - [`backend`]: the training step written once against a backend seam (CPU, CUDA).
 

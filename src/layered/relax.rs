@@ -77,7 +77,7 @@ impl<T: Real> LayeredNet<T> {
     /// (read off each step's own forces, so the test costs no extra force evaluation; `tol = 0`
     /// runs all steps). Non-finite or runaway states (|u| > 1e6) are reported with the step and
     /// the layer. Returns the number of force evaluations (steps) taken; call
-    /// [`Self::residual`] for ‖∂Φ/∂s‖∞ afterwards. The method is a [`Relaxer`]
+    /// [`Self::residual`] for ‖∂Φ/∂s‖∞ afterwards. The method is a [`Relaxer`](super::relaxer::Relaxer)
     /// (`layered::relaxer`), picked by `phase.solver`.
     pub fn relax(
         &self,

@@ -79,7 +79,7 @@ impl LayeredModel {
     }
 }
 
-/// How the layered network relaxes (see [`LayeredNet::step`]).
+/// How the layered network relaxes (see [`super::LayeredNet::step`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Solver {
