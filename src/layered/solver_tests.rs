@@ -135,6 +135,11 @@ fn anderson_reaches_the_newton_equilibrium_in_fewer_steps_than_jacobi() {
         "{r_jacobi} {r_anderson}"
     );
     eprintln!("to 1e-10: Jacobi {jacobi_steps} steps, Anderson {anderson_steps}");
+    // Both stop at the tolerance, well inside the budget of 5000 steps.
+    assert!(
+        jacobi_steps < 4000,
+        "Jacobi ran {jacobi_steps} of 5000 steps"
+    );
     assert!(
         3 * anderson_steps < jacobi_steps,
         "Anderson {anderson_steps} vs Jacobi {jacobi_steps} steps"
@@ -178,7 +183,8 @@ fn single_example_fused_gemv_matches_the_batched_gemm_path() {
 fn a_diverging_phase_with_a_tolerance_is_an_error_not_a_converged_state() {
     // Euler with a huge step blows up; the residual test (tolerance > 0) must not take the
     // resulting NaN forces for a residual below the tolerance.
-    for tol in [0.0, 1e-3] {
+    // 5 steps: the divergence check of the last step (not only every 8th) must see it.
+    for (tol, steps) in [(0.0, 200), (1e-3, 200), (0.0, 5)] {
         let net = small(false, 0.0, 3);
         let mut ws = net.workspace(2);
         let mut st = net.init_state(inputs());
@@ -189,7 +195,7 @@ fn a_diverging_phase_with_a_tolerance_is_an_error_not_a_converged_state() {
             Phase {
                 nudge: None,
                 dt: 50.0,
-                max_steps: 200,
+                max_steps: steps,
                 tol,
                 solver: Solver::Euler,
             },
@@ -197,7 +203,7 @@ fn a_diverging_phase_with_a_tolerance_is_an_error_not_a_converged_state() {
         );
         assert!(
             matches!(r, Err(Error::Diverged(_))),
-            "tolerance {tol}: {r:?}"
+            "tolerance {tol}, {steps} steps: {r:?}"
         );
     }
 }
