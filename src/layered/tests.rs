@@ -252,7 +252,12 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
         leak: 0.0,
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-    let net = LayeredNet::<f64>::random(model, 0.5, false, &mut rng).unwrap();
+    let mut net = LayeredNet::<f64>::random(model, 0.5, false, &mut rng).unwrap();
+    for (l, b) in net.biases.iter_mut().enumerate() {
+        b.iter_mut()
+            .enumerate()
+            .for_each(|(k, x)| *x = 0.15 * (k as f64 - 1.5) + 0.1 * l as f64);
+    }
     let mut ws = net.workspace(2);
     let mut st = net.init_state(inputs());
     net.prepare_input(&st, &mut ws, Par::Seq);
@@ -272,28 +277,28 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
     let r = net.residual(&st, &mut ws, None, Par::Seq);
     assert!(r < 1e-10, "Hopfield residual {r}");
     // ∂E/∂W by finite differences of E at the fixed state.
-    let energy = |n: &LayeredNet<f64>| -> f64 {
-        let rho = |x: f64| x.clamp(0.0, 1.0);
-        let mut e = 0.0;
-        for l in 1..n.layers() {
-            e += entries(&st.u[l]).map(|x| 0.5 * x * x).sum::<f64>();
-            for b in 0..2 {
-                e -= (0..n.model.widths[l])
-                    .map(|k| n.biases[l - 1][k] * rho(st.u[l][(k, b)]))
-                    .sum::<f64>();
-            }
-        }
-        for (l, w) in n.weights.iter().enumerate() {
-            for b in 0..2 {
-                for k in 0..w.nrows() {
-                    for j in 0..w.ncols() {
-                        e -= w[(k, j)] * rho(st.u[l + 1][(k, b)]) * rho(st.u[l][(j, b)]);
-                    }
+    let energy = |n: &LayeredNet<f64>| energy_at(n, &st);
+    // The fixed point is stationary for E (with biases): ∂E/∂u = 0 at every unit inside (0, 1).
+    let mut interior = 0;
+    for l in 1..net.layers() {
+        for b in 0..2 {
+            for k in 0..net.model.widths[l] {
+                let u = st.u[l][(k, b)];
+                if u <= 1e-3 || u >= 1.0 - 1e-3 {
+                    continue;
                 }
+                let shifted = |d: f64| {
+                    let mut s = st.clone();
+                    s.u[l][(k, b)] += d;
+                    energy_at(&net, &s)
+                };
+                let de = (shifted(1e-6) - shifted(-1e-6)) / 2e-6;
+                assert!(de.abs() < 1e-6, "∂E/∂u at layer {l}, unit {k}: {de}");
+                interior += 1;
             }
         }
-        e
-    };
+    }
+    assert!(interior > 0, "no unit inside (0, 1)");
     let mut acc = Grads::zeros_like(&net);
     net.accumulate_param_grad(&st, &mut ws, 1.0, &mut acc, Par::Seq);
     let mut n2 = net.clone();
@@ -304,4 +309,28 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
         "{fd} vs {}",
         acc.w[1][(1, 2)]
     );
+}
+
+/// The Hopfield energy E of `n` at state `st` (two examples), written out term by term.
+fn energy_at(n: &LayeredNet<f64>, st: &BatchState<f64>) -> f64 {
+    let rho = |x: f64| x.clamp(0.0, 1.0);
+    let mut e = 0.0;
+    for l in 1..n.layers() {
+        e += entries(&st.u[l]).map(|x| 0.5 * x * x).sum::<f64>();
+        for b in 0..2 {
+            e -= (0..n.model.widths[l])
+                .map(|k| n.biases[l - 1][k] * rho(st.u[l][(k, b)]))
+                .sum::<f64>();
+        }
+    }
+    for (l, w) in n.weights.iter().enumerate() {
+        for b in 0..2 {
+            for k in 0..w.nrows() {
+                for j in 0..w.ncols() {
+                    e -= w[(k, j)] * rho(st.u[l + 1][(k, b)]) * rho(st.u[l][(j, b)]);
+                }
+            }
+        }
+    }
+    e
 }
