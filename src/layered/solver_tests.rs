@@ -207,3 +207,30 @@ fn a_diverging_phase_with_a_tolerance_is_an_error_not_a_converged_state() {
         );
     }
 }
+
+#[test]
+fn an_euler_step_follows_the_time_constants() {
+    // τ_u u_t = −∂Φ/∂u, τ_v v_t = ε ∂Φ/∂v (paper eq. 6) with τ_u, τ_v ≠ 1.
+    let mut net = small(false, 0.5, 4);
+    net.model.fhn.tau_u = 2.0;
+    net.model.fhn.tau_v = 3.0;
+    let x = inputs();
+    let mut ws = net.workspace(2);
+    let mut st = random_state(&net, &x, 5);
+    net.prepare_input(&st, &mut ws, Par::Seq);
+    net.forces(&st, &mut ws, None, Par::Seq);
+    let (gu, gv) = (ws.gu.clone(), ws.gv.clone());
+    let before = st.clone();
+    let (dt, eps) = (0.1, net.model.fhn.eps);
+    net.step(&mut st, &mut ws, None, dt, Solver::Euler, Par::Seq);
+    for l in 1..net.layers() {
+        for b in 0..2 {
+            for k in 0..net.model.widths[l] {
+                let u = before.u[l][(k, b)] - dt / 2.0 * gu[l][(k, b)];
+                let v = before.v[l][(k, b)] + dt * eps / 3.0 * gv[l][(k, b)];
+                assert!((st.u[l][(k, b)] - u).abs() < 1e-14, "u at layer {l}");
+                assert!((st.v[l][(k, b)] - v).abs() < 1e-14, "v at layer {l}");
+            }
+        }
+    }
+}
