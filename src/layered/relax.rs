@@ -157,6 +157,10 @@ impl<T: Real> LayeredNet<T> {
     /// [`Self::residual`] from the forces already in `ws`; NaN when any force is NaN (a plain
     /// `max` fold would drop it and report a broken state as converged).
     pub(super) fn force_norm(&self, st: &BatchState<T>, ws: &Workspace<T>) -> f64 {
+        with_energy!(&self.model, e => self.force_norm_of(&e, st, ws))
+    }
+
+    fn force_norm_of<E: Energy<T>>(&self, _e: &E, st: &BatchState<T>, ws: &Workspace<T>) -> f64 {
         let max = |m: f64, x: f64| {
             if m.is_nan() || x.is_nan() || x > m {
                 if m.is_nan() {
@@ -172,7 +176,10 @@ impl<T: Real> LayeredNet<T> {
         for l in 1..self.layers() {
             for j in 0..st.u[l].ncols() {
                 let (u, g) = (col(&st.u[l], j), col(&ws.gu[l], j));
-                r = with_energy!(&self.model, e => residual(&e, r, u, g, max));
+                r = u
+                    .iter()
+                    .zip(g)
+                    .fold(r, |m, (&u, &g)| max(m, E::residual(u.as_f64(), g.as_f64())));
                 if self.model.has_inhibitor() {
                     r = col(&ws.gv[l], j)
                         .iter()
@@ -182,17 +189,4 @@ impl<T: Real> LayeredNet<T> {
         }
         r
     }
-}
-
-/// Folds one column's residual components of energy `E` into `r` with `max`.
-fn residual<T: Real, E: Energy<T>>(
-    _e: &E,
-    r: f64,
-    u: &[T],
-    g: &[T],
-    max: impl Fn(f64, f64) -> f64,
-) -> f64 {
-    u.iter()
-        .zip(g)
-        .fold(r, |m, (&u, &g)| max(m, E::residual(u.as_f64(), g.as_f64())))
 }
