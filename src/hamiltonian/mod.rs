@@ -3,9 +3,12 @@
 //! (docs/HAMILTONIAN.md).
 
 pub mod analysis;
+pub mod backprop;
 pub mod blocktri;
 pub mod ebm;
+pub mod echo;
 pub mod resnet;
+pub mod steady;
 
 use faer::Mat;
 use serde::Serialize;
@@ -106,3 +109,6 @@ pub fn error_curve(recursed: &[Vec<f64>], reference: &[Vec<f64>]) -> ErrorCurve 
         fitted_layers: pts.len(),
     }
 }
+
+#[cfg(test)]
+mod echo_tests;
