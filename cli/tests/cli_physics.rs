@@ -169,6 +169,14 @@ fn non_finite_or_non_positive_numeric_options_are_refused() {
         (vec!["check", "layered", "--scale", "inf"], "--scale"),
         (vec!["check", "layered", "--widths", "4,0,2"], "--widths"),
         (vec!["check", "layered", "--widths", "4"], "--widths"),
+        (vec!["hamiltonian", "echo", "--eps", "0"], "--eps"),
+        (
+            vec!["hamiltonian", "echo", "--coupling", "nan"],
+            "--coupling",
+        ),
+        (vec!["hamiltonian", "echo", "--max-depth", "0"], "depths"),
+        (vec!["hamiltonian", "echo-train", "--eta", "-1"], "--eta"),
+        (vec!["hamiltonian", "echo-train", "--width", "0"], "width"),
         (vec!["hamiltonian", "ebm", "--gain", "nan"], "--gain"),
         (vec!["hamiltonian", "ebm", "--gain", "-1"], "--gain"),
         (vec!["hamiltonian", "ebm", "--width", "100000"], "--width"),
@@ -367,4 +375,78 @@ fn hamiltonian_ebm_never_prints_a_nan_growth_factor() {
     let out = stdout(&o);
     assert!(!out.contains("NaN"), "{out}");
     assert!(out.contains("growth factor n/a (only"), "{out}");
+}
+
+#[test]
+fn hamiltonian_echo_reports_first_and_second_order_echoes_and_training_learns() {
+    let dir = tmp("echo");
+    let out = dir.to_str().unwrap();
+    let o = fhn(&[
+        "hamiltonian",
+        "echo",
+        "--width",
+        "6",
+        "--max-depth",
+        "8",
+        "--eta-depth",
+        "5",
+        "--out",
+        out,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = json(&o);
+    let slope = |i: usize| r["slopes"][i].as_f64().unwrap();
+    assert!(
+        (slope(0) - 1.0).abs() < 0.05 && (slope(1) - 2.0).abs() < 0.05,
+        "{}",
+        r["slopes"]
+    );
+    let row = &r["depth_rows"][7];
+    assert!(row["f64_cosine"].as_f64().unwrap() > 0.99999, "{row}");
+    assert!(r["steady"]["forward_vs_steady"].as_f64().unwrap() < 1e-9);
+    for f in [
+        "echo_w6_c1.json",
+        "echo_w6_c1_eta.png",
+        "echo_w6_c1_depth.png",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    // Training through the echo: the training error falls and the echo agrees with the adjoint.
+    let run = dir.join("train");
+    let o = fhn(&[
+        "hamiltonian",
+        "echo-train",
+        "--width",
+        "16",
+        "--depth",
+        "6",
+        "--epochs",
+        "2",
+        "--train-limit",
+        "2000",
+        "--lr-out",
+        "0.05",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let err = |i: usize| lines[i]["train_error"].as_f64().unwrap();
+    assert!(
+        err(1) < err(0) && lines[1]["test_error"].as_f64().unwrap() < 0.6,
+        "{lines:?}"
+    );
+    let worst = lines[1]["echo_vs_adjoint"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_f64().unwrap())
+        .fold(1.0, f64::min);
+    assert!(worst > 0.99999, "{worst}");
+    assert!(run.join("curves.png").exists() && run.join("results.json").exists());
 }

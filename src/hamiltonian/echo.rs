@@ -189,7 +189,7 @@ impl EchoNet {
                 for r in 0..m {
                     let (x, y) = (ui[(r, c)], vi[(r, c)]);
                     rhs[(r, c)] = rhs[(r, c)] + k.diag[r] * x - local.activator(x, y);
-                    qm[(r, c)] = qm[(r, c)] - gain * local.inhibitor(x, y);
+                    qm[(r, c)] -= gain * local.inhibitor(x, y);
                 }
             }
             pm = k.a.solve(&rhs);
@@ -205,7 +205,13 @@ impl EchoNet {
         below: (&Mat<T>, &Mat<T>),
     ) -> Result<Layers<T>> {
         let (p, q) = (below.0 - top.0, below.1 - top.1);
-        let back = self.mirrored().forward(top.0, top.1, &p, &q)?;
+        let back = self
+            .mirrored()
+            .forward(top.0, top.1, &p, &q)
+            .map_err(|e| match e {
+                Error::Diverged(m) => Error::Diverged(format!("reversed pass (mirrored {m})")),
+                e => e,
+            })?;
         Ok(back.reversed())
     }
 

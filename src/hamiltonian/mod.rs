@@ -7,6 +7,8 @@ pub mod backprop;
 pub mod blocktri;
 pub mod ebm;
 pub mod echo;
+pub mod echo_study;
+pub mod echo_train;
 pub mod resnet;
 pub mod steady;
 

@@ -1,4 +1,4 @@
-//! `fhn hamiltonian fhn-resnet|ebm`.
+//! `fhn hamiltonian fhn-resnet|ebm|echo|echo-train`.
 
 use super::physics::{finite, in_range, positive};
 use super::{print_json, write_json};
@@ -16,6 +16,11 @@ pub enum Which {
     FhnResnet(ResnetArgs),
     /// The deep Scellier–Bengio EBM with logistic ρ (paper §IV.B).
     Ebm(EbmArgs),
+    /// Hamiltonian Echo Backpropagation: the echo against the adjoint by η and depth, and
+    /// against the steady-state gradient.
+    Echo(super::echo::EchoArgs),
+    /// Train the residual FHN network on MNIST with Hamiltonian Echo Backpropagation.
+    EchoTrain(super::echo::EchoTrainArgs),
 }
 
 /// Arguments of `fhn hamiltonian`.
@@ -200,6 +205,8 @@ fn check_size(width: usize, depth: usize) -> Result<()> {
 /// `fhn hamiltonian`.
 pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
     match a.which {
+        Which::EchoTrain(e) => super::echo::echo_train(e)?,
+        Which::Echo(e) => super::echo::echo(e)?,
         Which::FhnResnet(r) => {
             check_size(r.width, r.depth)?;
             finite("--delta", r.delta)?;

@@ -9,6 +9,7 @@ macro_rules! outln {
 }
 
 pub mod bench;
+pub mod echo;
 pub mod hamiltonian;
 pub mod physics;
 pub mod solvers;
