@@ -15,10 +15,9 @@ where the "ran on" column or the GPU section names a GPU.
 
 Run folders under `results/mnist/` (copied from `runs/`: config.toml, log.txt, metrics.jsonl,
 results.json, curves.png). Reproduce with `fhn train --preset NAME --seed S --threads 1`.
-The paper preset run is unfinished (see its epochs column; epochs 1–6 ran with one thread,
-later epochs with two — its log.txt records each start); its last checkpoint is committed:
-`cp -r results/mnist/paper-s1 runs/ && fhn train --out runs/paper-s1 --resume` continues it.
-Paper: 2.8 % ± 0.2.
+The paper preset ran to its 30 epochs (epochs 1–6 with one thread, later epochs with two —
+its log.txt records each start). `hopfield-1024` is `fhn train --config configs/hopfield-1024.toml
+--threads 1` (the 784-1024-10 Hopfield baseline of issue 11). Paper: 2.8 % ± 0.2.
 
 TXT
 python3 scripts/results_table.py
@@ -99,4 +98,25 @@ cat <<'TXT'
 
 TXT
 python3 scripts/hamiltonian_table.py
+cat <<'TXT'
+
+## Hamiltonian Echo Backpropagation (docs/HAMILTONIAN.md §8)
+
+The echo against the explicit adjoint (`scripts/echo_study.sh`: `fhn hamiltonian echo --width 16
+--coupling C --max-depth 60`; JSON, text and PNGs in `results/hamiltonian/echo/`). Relative
+error ‖g_echo − g_adjoint‖/‖g_adjoint‖ in f64; slopes fitted for η ≥ 1e-3; depth sweep with the
+centered echo at η = 1e-4 (f64) and 1e-2 (f32, forward and echo in f32); growth factors fitted
+on errors between 1e-13 and 1e-3; "faithful": error ≤ 1e-3.
+
+TXT
+python3 scripts/echo_table.py study
+echo
+cat <<'TXT'
+MNIST through the echo (`scripts/heb_runs.sh`: `fhn hamiltonian echo-train --width 64 --depth N
+--coupling-bound 0.1 --estimator echo|adjoint`; folders in `results/hamiltonian/echo-train/`). The
+adjoint runs are the control: the same network, seed and data order, with backpropagation through
+the layer map. s/epoch is training time on one core shared with other work.
+
+TXT
+python3 scripts/echo_table.py training
 } > results/README.md

@@ -13,9 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::network::{Cost, FhnNetwork, State};
-use crate::solvers::{newton, steady_state};
-use faer::prelude::*;
-use faer::Mat;
+use crate::solvers::{default_linear_solve, newton, newton_with, steady_state, LinearSolve};
 use serde::Serialize;
 
 /// Tolerance used for all nudged/perturbed Newton solves.
@@ -23,6 +21,18 @@ const TOL: f64 = 1e-13;
 
 /// dC/dθ by implicit differentiation at the free steady state `s`.
 pub fn implicit_gradient(net: &FhnNetwork, s: &State, cost: &Cost) -> Vec<f64> {
+    implicit_gradient_with(net, s, cost, &default_linear_solve)
+        .unwrap_or_else(|_| vec![f64::NAN; net.n_params()])
+}
+
+/// [`implicit_gradient`] with a caller-chosen solver of `H x = g` (e.g. the block sweep); a
+/// singular Hessian is an error.
+pub fn implicit_gradient_with(
+    net: &FhnNetwork,
+    s: &State,
+    cost: &Cost,
+    solve: LinearSolve,
+) -> Result<Vec<f64>> {
     let mut dcu = vec![0.0; net.n()];
     for (&o, &y) in cost.outputs.iter().zip(&cost.targets) {
         dcu[o] += s.u[o] - y;
@@ -30,17 +40,26 @@ pub fn implicit_gradient(net: &FhnNetwork, s: &State, cost: &Cost) -> Vec<f64> {
     for c in &net.clamps {
         dcu[c.node] = 0.0;
     }
-    let rhs = net.gather(&dcu, &vec![0.0; net.n()]);
-    let b = Mat::from_fn(rhs.len(), 1, |r, _| rhs[r]);
-    let lam = net.hessian_dense(s, None).partial_piv_lu().solve(&b);
-    let (lu, lv) = net.scatter(&(0..rhs.len()).map(|r| lam[(r, 0)]).collect::<Vec<_>>());
-    net.mixed_contract(s, &lu, &lv).iter().map(|g| -g).collect()
+    let lam = solve(net, s, None, &net.gather(&dcu, &vec![0.0; net.n()]))?;
+    let (lu, lv) = net.scatter(&lam);
+    Ok(net.mixed_contract(s, &lu, &lv).iter().map(|g| -g).collect())
 }
 
 /// Nudged steady state of Φ + βC, by Newton from `from`.
 pub fn nudged_state(net: &FhnNetwork, from: &State, cost: &Cost, beta: f64) -> Result<State> {
+    nudged_state_with(net, from, cost, beta, &default_linear_solve)
+}
+
+/// [`nudged_state`] with a caller-chosen Newton linear solver.
+pub fn nudged_state_with(
+    net: &FhnNetwork,
+    from: &State,
+    cost: &Cost,
+    beta: f64,
+    solve: LinearSolve,
+) -> Result<State> {
     let mut s = from.clone();
-    newton(net, &mut s, Some((cost, beta)), TOL, 50)?;
+    newton_with(net, &mut s, Some((cost, beta)), TOL, 50, solve)?;
     Ok(s)
 }
 
@@ -52,10 +71,22 @@ pub fn eqprop_gradient(
     beta: f64,
     centered: bool,
 ) -> Result<Vec<f64>> {
-    let plus = net.param_gradient(&nudged_state(net, free, cost, beta)?);
+    eqprop_gradient_with(net, free, cost, beta, centered, &default_linear_solve)
+}
+
+/// [`eqprop_gradient`] with a caller-chosen Newton linear solver (e.g. the block sweep).
+pub fn eqprop_gradient_with(
+    net: &FhnNetwork,
+    free: &State,
+    cost: &Cost,
+    beta: f64,
+    centered: bool,
+    solve: LinearSolve,
+) -> Result<Vec<f64>> {
+    let plus = net.param_gradient(&nudged_state_with(net, free, cost, beta, solve)?);
     let (minus, denom) = if centered {
         (
-            net.param_gradient(&nudged_state(net, free, cost, -beta)?),
+            net.param_gradient(&nudged_state_with(net, free, cost, -beta, solve)?),
             2.0 * beta,
         )
     } else {

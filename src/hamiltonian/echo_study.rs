@@ -279,7 +279,7 @@ fn steady_row(params: FhnParams, seed: u64) -> Result<SteadyRow> {
         u: (0..=n).flat_map(|_| u0.clone()).collect(),
         v: vec![0.0; (n + 1) * m],
     };
-    let st = steady_gradients(&net, (&u0, &v0), guess, &y, 1e-4)?;
+    let st = steady_gradients(&net, (&u0, &v0), guess, |_| y.clone(), 1e-4)?;
     let col = |s: &[f64], i: usize| Mat::from_fn(m, 1, |k, _| s[i * m + k]);
     let (uu, vv) = (col(&st.state.u, 0), col(&st.state.v, 0));
     let p0 = col(&st.state.u, 1) - &uu;

@@ -208,7 +208,7 @@ fn the_steady_state_reproduces_the_forward_pass_but_its_gradient_differs() {
         v: (0..=n).flat_map(|_| v0.clone()).collect(),
     };
     let ycol: Vec<f64> = y.col_as_slice(0).to_vec();
-    let st = steady_gradients(&net, (&u0, &v0), guess, &ycol, 1e-4).unwrap();
+    let st = steady_gradients(&net, (&u0, &v0), guess, |_| ycol.clone(), 1e-4).unwrap();
     let col = |s: &[f64], i: usize| Mat::from_fn(m, 1, |k, _| s[i * m + k]);
     let (u1, v1) = (col(&st.state.u, 1), col(&st.state.v, 1));
     let (uu, vv) = (col(&st.state.u, 0), col(&st.state.v, 0));

@@ -62,6 +62,9 @@ pub struct EchoConfig {
     pub train_limit: usize,
     /// Seed (initialisation and shuffling).
     pub seed: u64,
+    /// Validation images on which, each epoch, the echo gradient is compared with EqProp on
+    /// the network's steady state (dense Newton per image: costly; 0 skips it).
+    pub steady_probe: usize,
 }
 
 impl Default for EchoConfig {
@@ -82,6 +85,7 @@ impl Default for EchoConfig {
             momentum: 0.9,
             train_limit: 0,
             seed: 1,
+            steady_probe: 0,
         }
     }
 }
@@ -120,6 +124,10 @@ pub struct EpochRecord {
     pub echo_vs_adjoint: Vec<f64>,
     /// Largest |u| on the probe batch's trajectory (the orbit's distance from escape).
     pub probe_max_u: f64,
+    /// Per coupling layer, mean over `steady_probe` images: cosine of the echo gradient with
+    /// the centered-EqProp gradient of the steady state (layer 0 clamped to the same encoded
+    /// input, same loss); `Err` text when a steady state was not found.
+    pub echo_vs_steady: Option<std::result::Result<Vec<f64>, String>>,
 }
 
 /// Images as unit-norm columns (the encoding fixes each input's energy, so that no image
@@ -264,6 +272,62 @@ pub fn agreement(
     Ok((cos, max_u))
 }
 
+/// Per coupling layer: cosine of the echo gradient of one image (column of `x`) with the
+/// EqProp gradient of the steady state whose layer 0 is clamped to the same encoded input.
+/// The steady state's cost ½‖u^N − y‖² takes y = u^N − ∂L/∂u^N at its own free state, so both
+/// are gradients of the same loss, through different maps.
+pub fn steady_agreement(
+    model: &EchoModel,
+    x: &Mat<f64>,
+    label: usize,
+    eta: f64,
+) -> Result<Vec<f64>> {
+    let (fwd, logits) = model.forward(x)?;
+    let dl_du = model.w_out.transpose() * squared_error(&logits, &[label]).2;
+    let echo = coupling_gradient(&model.net, &fwd, &dl_du, Estimator::Echo, eta)?;
+    let (m, n) = (model.net.width(), model.net.depth());
+    let u0: Vec<f64> = fwd.u[0].col_as_slice(0).to_vec();
+    let guess = crate::network::State {
+        u: fwd
+            .u
+            .iter()
+            .flat_map(|l| l.col_as_slice(0).to_vec())
+            .collect(),
+        v: fwd
+            .v
+            .iter()
+            .flat_map(|l| l.col_as_slice(0).to_vec())
+            .collect(),
+    };
+    let targets = |un: &[f64]| -> Vec<f64> {
+        let z: Vec<f64> = (0..model.w_out.nrows())
+            .map(|r| model.b_out[(r, 0)] + (0..m).map(|k| model.w_out[(r, k)] * un[k]).sum::<f64>())
+            .collect();
+        (0..m)
+            .map(|k| {
+                let g: f64 = (0..z.len())
+                    .map(|r| model.w_out[(r, k)] * (z[r] - f64::from(r == label)))
+                    .sum();
+                un[k] - g
+            })
+            .collect()
+    };
+    let st =
+        super::steady::steady_gradients(&model.net, (&u0, &vec![0.0; m]), guess, targets, 1e-4)?;
+    let flat = |a: &Mat<f64>| {
+        a.col_iter()
+            .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    debug_assert_eq!(st.eqprop.len(), n);
+    Ok(echo
+        .coupling
+        .iter()
+        .zip(&st.eqprop)
+        .map(|(a, b)| cosine(&flat(a), &flat(b)))
+        .collect())
+}
+
 /// Trains `model` on `train` for `cfg.epochs`, calling `on_epoch` after each epoch (its
 /// `Err` stops training). A non-finite forward or echo pass is an error naming the batch.
 pub fn train(
@@ -351,6 +415,18 @@ pub fn train(
         // Re-validate the couplings (d_u I ± G must stay invertible).
         model.net = EchoNet::new(model.net.params, model.net.coupling.clone())?;
         let (echo_vs_adjoint, probe_max_u) = agreement(model, &probe_x, &probe_y, cfg.eta)?;
+        let echo_vs_steady = (cfg.steady_probe > 0).then(|| {
+            let mut sum = vec![0.0; cfg.depth];
+            for c in 0..cfg.steady_probe.min(probe.len()) {
+                let x = Mat::from_fn(probe_x.nrows(), 1, |r, _| probe_x[(r, c)]);
+                let cos =
+                    steady_agreement(model, &x, probe_y[c], cfg.eta).map_err(|e| e.to_string())?;
+                sum.iter_mut()
+                    .zip(cos)
+                    .for_each(|(s, c)| *s += c / cfg.steady_probe as f64);
+            }
+            Ok(sum)
+        });
         let rec = EpochRecord {
             epoch,
             train_error: wrong as f64 / n as f64,
@@ -360,6 +436,7 @@ pub fn train(
             seconds,
             echo_vs_adjoint,
             probe_max_u,
+            echo_vs_steady,
         };
         on_epoch(&rec, model)?;
         records.push(rec);

@@ -15,12 +15,11 @@
 //! with f = u − u³ − v, r = row sums, c = column sums. This is the very equation ∂Φ/∂u = 0 of
 //! the graph model, solved for the next layer.
 
-use super::blocktri::BlockTridiagonal;
 use crate::error::{Error, Result};
 use crate::graph::{Edge, Graph};
 use crate::layered::Real;
 use crate::model::FhnParams;
-use crate::network::{Clamp, Cost, FhnNetwork, State};
+use crate::network::{Clamp, FhnNetwork, State};
 use crate::solvers::{newton_with, SolveReport};
 use faer::prelude::*;
 use faer::Mat;
@@ -139,32 +138,7 @@ impl ResNet {
         tol: f64,
         max_iter: usize,
     ) -> Result<SolveReport> {
-        let (m, n) = (self.width, self.depth);
-        let nf = n * m;
-        let solve = move |net: &FhnNetwork,
-                          st: &State,
-                          nudge: Option<(&Cost, f64)>,
-                          g: &[f64]|
-              -> Result<Vec<f64>> {
-            // Free variables are (u_0..u_{nf−1}, v_0..v_{nf−1}); block i holds layer i's (u, v).
-            let idx = |r: usize| {
-                if r < nf {
-                    (r / m) * 2 * m + r % m
-                } else {
-                    ((r - nf) / m) * 2 * m + m + (r - nf) % m
-                }
-            };
-            let mut h = BlockTridiagonal::zeros(n, 2 * m);
-            for (r, c, v) in net.hessian_triplets(st, nudge) {
-                h.add(idx(r), idx(c), v);
-            }
-            let mut rhs = vec![0.0; 2 * nf];
-            for (r, &x) in g.iter().enumerate() {
-                rhs[idx(r)] = x;
-            }
-            let x = h.solve(&rhs)?;
-            Ok((0..2 * nf).map(|r| x[idx(r)]).collect())
-        };
+        let solve = super::blocktri::layer_block_solve(self.depth, self.width);
         newton_with(net, s, None, tol, max_iter, &solve)
     }
 

@@ -3,12 +3,13 @@
 //! layer N a free end. EqProp and implicit differentiation of that steady state give the
 //! gradient of a different function of θ than the echo (docs/HAMILTONIAN.md §8.4).
 
+use super::blocktri::layer_block_solve;
 use super::echo::EchoNet;
-use crate::eqprop::{eqprop_gradient, implicit_gradient};
+use crate::eqprop::{eqprop_gradient_with, implicit_gradient_with};
 use crate::error::Result;
 use crate::graph::{Edge, Graph};
 use crate::network::{Clamp, Cost, FhnNetwork, State};
-use crate::solvers::newton;
+use crate::solvers::newton_with;
 use faer::Mat;
 
 impl EchoNet {
@@ -82,25 +83,29 @@ pub struct SteadyComparison {
 
 /// Solves the steady state of the clamped-input network by Newton from `guess` (graph node
 /// order; tolerance 1e-12) and returns it with its implicit and EqProp (centered, `beta`)
-/// coupling gradients for targets `y` on layer N.
+/// coupling gradients for the targets `targets(u^N)` on layer N (a function of the free
+/// state's output, so that u^N − y can be any loss's ∂L/∂u^N there).
 pub fn steady_gradients(
     net: &EchoNet,
     input: (&[f64], &[f64]),
     guess: State,
-    y: &[f64],
+    targets: impl Fn(&[f64]) -> Vec<f64>,
     beta: f64,
 ) -> Result<SteadyComparison> {
     let graph = net.as_graph(Some(input))?;
     let (m, n) = (net.width(), net.depth());
     let mut state = guess;
     graph.apply_clamps(&mut state);
-    newton(&graph, &mut state, None, 1e-12, 60)?;
+    // Free layers 1 … N: the block sweep makes each Newton step O(N (2m)³).
+    let solve = layer_block_solve(n, m);
+    newton_with(&graph, &mut state, None, 1e-12, 60, &solve)?;
     let cost = Cost {
         outputs: (n * m..(n + 1) * m).collect(),
-        targets: y.to_vec(),
+        targets: targets(&state.u[n * m..]),
     };
-    let implicit = net.coupling_from_edges(&implicit_gradient(&graph, &state, &cost));
-    let eqprop = net.coupling_from_edges(&eqprop_gradient(&graph, &state, &cost, beta, true)?);
+    let implicit = net.coupling_from_edges(&implicit_gradient_with(&graph, &state, &cost, &solve)?);
+    let eqprop = eqprop_gradient_with(&graph, &state, &cost, beta, true, &solve)?;
+    let eqprop = net.coupling_from_edges(&eqprop);
     Ok(SteadyComparison {
         state,
         implicit,

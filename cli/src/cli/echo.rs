@@ -281,6 +281,10 @@ pub struct EchoTrainArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Validation images on which each epoch compares the echo with EqProp on the steady
+    /// state (dense Newton per image; 0: off).
+    #[arg(long, default_value_t = 0)]
+    steady_probe: usize,
     /// Run folder (config.json, metrics.jsonl, results.json, curves.png).
     #[arg(long, default_value = "runs/echo")]
     out: PathBuf,
@@ -317,6 +321,7 @@ pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
         input_gain: a.input_gain,
         coupling_init: a.coupling_init,
         coupling_bound: a.coupling_bound,
+        steady_probe: a.steady_probe,
         fhn: [a.delta, a.eps, 1.08, 0.0],
         ..EchoConfig::default()
     };
@@ -363,6 +368,17 @@ pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
             worst,
             r.probe_max_u
         );
+            match &r.echo_vs_steady {
+                Some(Ok(c)) => outln!(
+                    "    echo·EqProp(steady state) cosine per layer: {}",
+                    c.iter()
+                        .map(|x| format!("{x:.3}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+                Some(Err(e)) => outln!("    no steady-state comparison: {e}"),
+                None => {}
+            }
             Ok(())
         },
     )?;
