@@ -116,6 +116,46 @@ impl BlockTridiagonal {
     }
 }
 
+/// The Newton linear solve of a layered graph network whose free nodes are `layers` layers of
+/// `width` nodes in layer-major order (node k of free layer i is free index i·width + k): the
+/// Hessian over (u_free, v_free) regrouped into blocks of one layer's (u, v) and solved by the
+/// block sweep. Wrap it in a closure for [`crate::solvers::newton_with`].
+pub fn layer_block_solve(
+    layers: usize,
+    width: usize,
+    net: &FhnNetwork,
+    st: &State,
+    nudge: Option<(&Cost, f64)>,
+    g: &[f64],
+) -> Result<Vec<f64>> {
+    {
+        let (m, nf) = (width, layers * width);
+        if g.len() != 2 * nf {
+            return Err(Error::Invalid(format!(
+                "block solve: {} unknowns for {layers} layers of {width}",
+                g.len()
+            )));
+        }
+        let idx = |r: usize| {
+            if r < nf {
+                (r / m) * 2 * m + r % m
+            } else {
+                ((r - nf) / m) * 2 * m + m + (r - nf) % m
+            }
+        };
+        let mut h = BlockTridiagonal::zeros(layers, 2 * m);
+        for (r, c, v) in net.hessian_triplets(st, nudge) {
+            h.add(idx(r), idx(c), v);
+        }
+        let mut rhs = vec![0.0; 2 * nf];
+        for (r, &x) in g.iter().enumerate() {
+            rhs[idx(r)] = x;
+        }
+        let x = h.solve(&rhs)?;
+        Ok((0..2 * nf).map(|r| x[idx(r)]).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,41 +188,5 @@ mod tests {
             .zip(&x)
             .fold(0.0f64, |e, (a, c)| e.max((a - c).abs()));
         assert!(err < 1e-12, "error {err}");
-    }
-}
-
-/// The Newton linear solve of a layered graph network whose free nodes are `layers` layers of
-/// `width` nodes in layer-major order (node k of free layer i is free index i·width + k): the
-/// Hessian over (u_free, v_free) regrouped into blocks of one layer's (u, v) and solved by the
-/// block sweep. For [`crate::solvers::newton_with`].
-pub fn layer_block_solve(
-    layers: usize,
-    width: usize,
-) -> impl Fn(&FhnNetwork, &State, Option<(&Cost, f64)>, &[f64]) -> Result<Vec<f64>> {
-    move |net, st, nudge, g| {
-        let (m, nf) = (width, layers * width);
-        if g.len() != 2 * nf {
-            return Err(Error::Invalid(format!(
-                "block solve: {} unknowns for {layers} layers of {width}",
-                g.len()
-            )));
-        }
-        let idx = |r: usize| {
-            if r < nf {
-                (r / m) * 2 * m + r % m
-            } else {
-                ((r - nf) / m) * 2 * m + m + (r - nf) % m
-            }
-        };
-        let mut h = BlockTridiagonal::zeros(layers, 2 * m);
-        for (r, c, v) in net.hessian_triplets(st, nudge) {
-            h.add(idx(r), idx(c), v);
-        }
-        let mut rhs = vec![0.0; 2 * nf];
-        for (r, &x) in g.iter().enumerate() {
-            rhs[idx(r)] = x;
-        }
-        let x = h.solve(&rhs)?;
-        Ok((0..2 * nf).map(|r| x[idx(r)]).collect())
     }
 }

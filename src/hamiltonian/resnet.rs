@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Edge, Graph};
 use crate::layered::Real;
 use crate::model::FhnParams;
-use crate::network::{Clamp, FhnNetwork, State};
+use crate::network::{Clamp, Cost, FhnNetwork, State};
 use crate::solvers::{newton_with, SolveReport};
 use faer::prelude::*;
 use faer::Mat;
@@ -138,7 +138,10 @@ impl ResNet {
         tol: f64,
         max_iter: usize,
     ) -> Result<SolveReport> {
-        let solve = super::blocktri::layer_block_solve(self.depth, self.width);
+        let (layers, width) = (self.depth, self.width);
+        let solve = |net: &FhnNetwork, st: &State, nudge: Option<(&Cost, f64)>, g: &[f64]| {
+            super::blocktri::layer_block_solve(layers, width, net, st, nudge, g)
+        };
         newton_with(net, s, None, tol, max_iter, &solve)
     }
 

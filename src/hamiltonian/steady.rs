@@ -97,7 +97,9 @@ pub fn steady_gradients(
     let mut state = guess;
     graph.apply_clamps(&mut state);
     // Free layers 1 … N: the block sweep makes each Newton step O(N (2m)³).
-    let solve = layer_block_solve(n, m);
+    let solve = |net: &FhnNetwork, st: &State, nudge: Option<(&Cost, f64)>, g: &[f64]| {
+        layer_block_solve(n, m, net, st, nudge, g)
+    };
     newton_with(&graph, &mut state, None, 1e-12, 60, &solve)?;
     let cost = Cost {
         outputs: (n * m..(n + 1) * m).collect(),
