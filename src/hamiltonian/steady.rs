@@ -9,7 +9,7 @@ use crate::eqprop::{eqprop_gradient_with, implicit_gradient_with};
 use crate::error::Result;
 use crate::graph::{Edge, Graph};
 use crate::network::{Clamp, Cost, FhnNetwork, State};
-use crate::solvers::newton_with;
+use crate::solvers::{dopri45, newton_with, AdaptiveOptions, STEPPING_TOL, STEPPING_T_MAX};
 use faer::Mat;
 
 impl EchoNet {
@@ -82,7 +82,7 @@ pub struct SteadyComparison {
 }
 
 /// Solves the steady state of the clamped-input network by Newton from `guess` (graph node
-/// order; tolerance 1e-12) and returns it with its implicit and EqProp (centered, `beta`)
+/// order; tolerance 1e-12; when Newton fails, after relaxing the network in time from `guess`) and returns it with its implicit and EqProp (centered, `beta`)
 /// coupling gradients for the targets `targets(u^N)` on layer N (a function of the free
 /// state's output, so that u^N − y can be any loss's ∂L/∂u^N there).
 pub fn steady_gradients(
@@ -96,11 +96,24 @@ pub fn steady_gradients(
     let (m, n) = (net.width(), net.depth());
     let mut state = guess;
     graph.apply_clamps(&mut state);
+    let mut relaxed = state.clone();
     // Free layers 1 … N: the block sweep makes each Newton step O(N (2m)³).
     let solve = |net: &FhnNetwork, st: &State, nudge: Option<(&Cost, f64)>, g: &[f64]| {
         layer_block_solve(n, m, net, st, nudge, g)
     };
-    newton_with(&graph, &mut state, None, 1e-12, 60, &solve)?;
+    // Newton from the guess; failing that, the network's own relaxation (time stepping, what
+    // a physical network does) from the guess, then Newton again.
+    if newton_with(&graph, &mut state, None, 1e-12, 60, &solve).is_err() {
+        let opts = AdaptiveOptions {
+            rtol: 1e-6,
+            atol: 1e-9,
+            stop_residual: STEPPING_TOL,
+            max_steps: 200_000,
+        };
+        dopri45(&graph, &mut relaxed, None, STEPPING_T_MAX, opts, |_, _| {})?;
+        state = relaxed;
+        newton_with(&graph, &mut state, None, 1e-12, 60, &solve)?;
+    }
     let cost = Cost {
         outputs: (n * m..(n + 1) * m).collect(),
         targets: targets(&state.u[n * m..]),
