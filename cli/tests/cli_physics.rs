@@ -448,5 +448,12 @@ fn hamiltonian_echo_reports_first_and_second_order_echoes_and_training_learns() 
         .map(|c| c.as_f64().unwrap())
         .fold(1.0, f64::min);
     assert!(worst > 0.99999, "{worst}");
-    assert!(run.join("curves.png").exists() && run.join("results.json").exists());
+    for f in [
+        "curves.png",
+        "results.json",
+        "model.safetensors",
+        "config.json",
+    ] {
+        assert!(run.join(f).exists(), "{f}");
+    }
 }

@@ -7,6 +7,7 @@ pub mod backprop;
 pub mod blocktri;
 pub mod ebm;
 pub mod echo;
+pub mod echo_io;
 pub mod echo_study;
 pub mod echo_train;
 pub mod resnet;

@@ -285,7 +285,8 @@ pub struct EchoTrainArgs {
     /// state (dense Newton per image; 0: off).
     #[arg(long, default_value_t = 0)]
     steady_probe: usize,
-    /// Run folder (config.json, metrics.jsonl, results.json, curves.png).
+    /// Run folder (config.json, metrics.jsonl, results.json, curves.png, model.safetensors:
+    /// the parameters after the latest epoch).
     #[arg(long, default_value = "runs/echo")]
     out: PathBuf,
 }
@@ -344,13 +345,15 @@ pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
         cfg.estimator,
         a.eta
     );
+    let model_path = a.out.join("model.safetensors");
     let records = train(
         &mut model,
         &cfg,
         &data.train,
         &data.val,
         &data.test,
-        |r, _| {
+        |r, m| {
+            fhn_eqprop::io::write_atomic(&model_path, &m.to_safetensors()?)?;
             let line = serde_json::to_string(r).map_err(|e| Error::Invalid(e.to_string()))?;
             writeln!(log, "{line}").map_err(|e| Error::Io {
                 path: metrics.clone(),
