@@ -7,6 +7,9 @@ use faer::Mat;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
 
+/// A tensor's name, shape and little-endian bytes.
+type Named = (String, (Vec<usize>, Vec<u8>));
+
 fn row_major(m: &Mat<f64>) -> (Vec<usize>, Vec<u8>) {
     let bytes = (0..m.nrows())
         .flat_map(|r| (0..m.ncols()).map(move |c| m[(r, c)]))
@@ -19,7 +22,7 @@ impl EchoModel {
     /// The parameters as a safetensors file, with the FHN parameters and the input saturation
     /// in its metadata.
     pub fn to_safetensors(&self) -> Result<Vec<u8>> {
-        let mut named: Vec<(String, (Vec<usize>, Vec<u8>))> = self
+        let mut named: Vec<Named> = self
             .net
             .coupling
             .iter()
