@@ -9,7 +9,7 @@ fhn=${FHN:-target/release/fhn}
 for depth in 12 20; do
   for est in echo adjoint; do
     mkdir -p "$out/d${depth}-$est"
-    probe=0; [ "$est" = echo ] && probe=4
+    probe=0; [ "$est" = echo ] && probe=2
     $fhn hamiltonian echo-train --width 64 --depth "$depth" --epochs "${EPOCHS:-10}" \
       --coupling-bound 0.1 --steady-probe "$probe" \
       --estimator "$est" --out "$out/d${depth}-$est" 2>&1 | tee "$out/d${depth}-$est/log.txt"

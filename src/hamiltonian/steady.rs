@@ -108,7 +108,7 @@ pub fn steady_gradients(
             rtol: 1e-6,
             atol: 1e-9,
             stop_residual: STEPPING_TOL,
-            max_steps: 200_000,
+            max_steps: 20_000,
         };
         dopri45(&graph, &mut relaxed, None, STEPPING_T_MAX, opts, |_, _| {})?;
         state = relaxed;
