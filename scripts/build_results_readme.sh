@@ -119,4 +119,13 @@ the layer map. s/epoch is training time on one core shared with other work.
 
 TXT
 python3 scripts/echo_table.py training
+cat <<'TXT'
+
+The same network trained three ways (`scripts/heb_vs_eqprop.sh`: width 16, depth 6, fixed random
+encoding, the first 5 000 training images, errors on the first 1 000 validation and test images):
+through the echo, through the adjoint, and by centered EqProp (β = 1e-3) on the network's steady
+state (layer 0 clamped to the encoded image, the prediction read from the steady state).
+
+TXT
+python3 scripts/echo_table.py training results/hamiltonian/echo-vs-eqprop
 } > results/README.md

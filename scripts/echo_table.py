@@ -35,14 +35,15 @@ def study():
               + ", ".join(f"{c:.3f}" for c in s["ivp_vs_steady_cosine"]) + ".")
 
 
-def training():
-    runs = sorted(glob.glob("results/hamiltonian/echo-train/*/metrics.jsonl"))
+def training(folder="results/hamiltonian/echo-train"):
+    runs = sorted(glob.glob(f"{folder}/*/metrics.jsonl"))
     print("| run | estimator | depth | epochs | best epoch | val error | test error (best val) | s/epoch "
           "| min echo·adjoint cosine | echo·EqProp(steady) cosine per layer, last epoch | stopped by |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for m in runs:
         d = os.path.dirname(m)
-        cfg = json.load(open(os.path.join(d, "config.json")))
+        run = json.load(open(os.path.join(d, "config.json")))
+        cfg = run.get("model", run)
         rows = [json.loads(l) for l in open(m) if l.strip()]
         if not rows:
             continue
@@ -53,13 +54,18 @@ def training():
         st = "—"
         if isinstance(steady, dict) and "Ok" in steady:
             st = " ".join(f"{c:.2f}" for c in steady["Ok"])
-        cos = min(min(r["echo_vs_adjoint"]) for r in rows)
+        cosines = [min(r["echo_vs_adjoint"]) for r in rows if r["echo_vs_adjoint"]]
+        cos = f"{min(cosines):.7f}" if cosines else "—"
         secs = sum(r["seconds"] for r in rows) / len(rows)
-        print(f"| {os.path.basename(d)} | {cfg['estimator']} | {cfg['depth']} | {len(rows)}/{cfg['epochs']} "
+        print(f"| {os.path.basename(d)} | {run['estimator']} | {cfg['depth']} | {len(rows)}/{cfg['epochs']} "
               f"| {best['epoch']} | {100 * best['val_error']:.2f}% | {100 * best['test_error']:.2f}% | {secs:.1f} "
-              f"| {cos:.7f} | {st} | {stop or 'finished'} |")
+              f"| {cos} | {st} | {stop or 'finished'} |")
 
 
 if __name__ == "__main__":
     import sys
-    {"study": study, "training": training}[sys.argv[1] if len(sys.argv) > 1 else "study"]()
+    what = sys.argv[1] if len(sys.argv) > 1 else "study"
+    if what == "study":
+        study()
+    else:
+        training(*sys.argv[2:])

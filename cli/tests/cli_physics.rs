@@ -456,4 +456,31 @@ fn hamiltonian_echo_reports_first_and_second_order_echoes_and_training_learns() 
     ] {
         assert!(run.join(f).exists(), "{f}");
     }
+    // EqProp on the steady state of the same network runs and reports its errors.
+    let run = dir.join("steady");
+    let o = fhn(&[
+        "hamiltonian",
+        "echo-train",
+        "--width",
+        "4",
+        "--depth",
+        "3",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "40",
+        "--eval-limit",
+        "20",
+        "--lr-in",
+        "0",
+        "--estimator",
+        "eqprop-steady",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r["estimator"], "eqprop-steady");
+    assert!(r["best_val_error"].as_f64().unwrap() <= 1.0);
 }

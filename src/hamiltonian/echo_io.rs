@@ -1,7 +1,7 @@
 //! The [`EchoModel`]'s parameters as safetensors (f64, column-major data in row-major
 //! tensors: `G{i}` m × m, `w_in` m × pixels, `w_out` classes × m, `b_out` classes).
 
-use super::echo_train::EchoModel;
+use super::echo_model::EchoModel;
 use crate::error::{Error, Result};
 use faer::Mat;
 use safetensors::tensor::{Dtype, TensorView};
@@ -55,7 +55,7 @@ impl EchoModel {
 
 #[cfg(test)]
 mod tests {
-    use super::super::echo_train::{EchoConfig, EchoModel};
+    use super::super::echo_model::{EchoConfig, EchoModel};
     use safetensors::SafeTensors;
 
     #[test]

@@ -233,3 +233,45 @@ fn the_steady_state_reproduces_the_forward_pass_but_its_gradient_differs() {
     let ivp = adjoint_gradient(&net, &fwd, &dl).unwrap().coupling;
     assert!(relative_error(&flat(&ivp), &flat(&st.implicit)) > 1e-2);
 }
+
+#[test]
+fn eqprop_on_the_steady_state_follows_the_readout_loss_with_surrogate_targets() {
+    use super::steady::{solve_steady, steady_eqprop};
+    // A readout L = ½‖R u^N − t‖²: EqProp with targets y = u^N − Rᵀ(R u^N − t) must give dL/dG.
+    let (net, x, _) = setup(3, 3, 0.2, 1, 7);
+    let (m, n) = (3, 3);
+    let u0: Vec<f64> = x[0].col_as_slice(0).to_vec();
+    let v0 = vec![0.0; m];
+    let r = Mat::from_fn(2, m, |i, k| 0.5 + 0.3 * i as f64 - 0.2 * k as f64);
+    let t = [1.0, 0.0];
+    let guess = || State {
+        u: (0..=n).flat_map(|_| u0.clone()).collect(),
+        v: vec![0.0; (n + 1) * m],
+    };
+    let loss = |net: &EchoNet| {
+        let (_, s) = solve_steady(net, (&u0, &v0), guess()).unwrap();
+        let z: Vec<f64> = (0..2)
+            .map(|i| (0..m).map(|k| r[(i, k)] * s.u[n * m + k]).sum::<f64>() - t[i])
+            .collect();
+        (0.5 * z.iter().map(|e| e * e).sum::<f64>(), s, z)
+    };
+    let (_, s, z) = loss(&net);
+    let graph = net.as_graph(Some((&u0, &v0))).unwrap();
+    let y: Vec<f64> = (0..m)
+        .map(|k| s.u[n * m + k] - (0..2).map(|i| r[(i, k)] * z[i]).sum::<f64>())
+        .collect();
+    let g = steady_eqprop(&net, &graph, &s, y, 1e-4).unwrap();
+    let h = 1e-6;
+    for (layer, k, j) in [(0, 1, 2), (2, 0, 1)] {
+        let (mut a, mut b) = (net.clone(), net.clone());
+        a.coupling[layer][(k, j)] += h;
+        b.coupling[layer][(k, j)] -= h;
+        let fd = (loss(&a).0 - loss(&b).0) / (2.0 * h);
+        let e = (fd - g[layer][(k, j)]).abs() / fd.abs().max(1e-4);
+        assert!(
+            e < 1e-4,
+            "G^{layer}[{k},{j}]: EqProp {} vs FD {fd}",
+            g[layer][(k, j)]
+        );
+    }
+}

@@ -8,10 +8,12 @@ pub mod blocktri;
 pub mod ebm;
 pub mod echo;
 pub mod echo_io;
+pub mod echo_model;
 pub mod echo_study;
 pub mod echo_train;
 pub mod resnet;
 pub mod steady;
+pub mod steady_train;
 
 use faer::Mat;
 use serde::Serialize;

@@ -81,28 +81,23 @@ pub struct SteadyComparison {
     pub eqprop: Vec<Mat<f64>>,
 }
 
-/// Solves the steady state of the clamped-input network by Newton from `guess` (graph node
-/// order; tolerance 1e-12; when Newton fails, after relaxing the network in time from `guess`) and returns it with its implicit and EqProp (centered, `beta`)
-/// coupling gradients for the targets `targets(u^N)` on layer N (a function of the free
-/// state's output, so that u^N − y can be any loss's ∂L/∂u^N there).
-pub fn steady_gradients(
+/// The steady state of the network with layer 0 clamped to `input`: Newton from `guess` (graph
+/// node order; tolerance 1e-12) and, when that fails, the network's own relaxation in time
+/// (what a physical network does) from `guess`, then Newton again. Returns the graph and state.
+pub fn solve_steady(
     net: &EchoNet,
     input: (&[f64], &[f64]),
     guess: State,
-    targets: impl Fn(&[f64]) -> Vec<f64>,
-    beta: f64,
-) -> Result<SteadyComparison> {
+) -> Result<(FhnNetwork, State)> {
     let graph = net.as_graph(Some(input))?;
-    let (m, n) = (net.width(), net.depth());
     let mut state = guess;
     graph.apply_clamps(&mut state);
     let mut relaxed = state.clone();
-    // Free layers 1 … N: the block sweep makes each Newton step O(N (2m)³).
-    let solve = |net: &FhnNetwork, st: &State, nudge: Option<(&Cost, f64)>, g: &[f64]| {
-        layer_block_solve(n, m, net, st, nudge, g)
+    let (m, n) = (net.width(), net.depth());
+    // Free layers 1 … N: the block sweep, O(N (2m)³) per Newton step.
+    let solve = |g: &FhnNetwork, st: &State, nu: Option<(&Cost, f64)>, r: &[f64]| {
+        layer_block_solve(n, m, g, st, nu, r)
     };
-    // Newton from the guess; failing that, the network's own relaxation (time stepping, what
-    // a physical network does) from the guess, then Newton again.
     if newton_with(&graph, &mut state, None, 1e-12, 60, &solve).is_err() {
         let opts = AdaptiveOptions {
             rtol: 1e-6,
@@ -114,13 +109,62 @@ pub fn steady_gradients(
         state = relaxed;
         newton_with(&graph, &mut state, None, 1e-12, 60, &solve)?;
     }
+    Ok((graph, state))
+}
+
+/// Centered EqProp (β) of the clamped-input network at its free steady state `state`, for the
+/// cost ½‖u^N − y‖²: per-coupling gradients.
+pub fn steady_eqprop(
+    net: &EchoNet,
+    graph: &FhnNetwork,
+    state: &State,
+    y: Vec<f64>,
+    beta: f64,
+) -> Result<Vec<Mat<f64>>> {
+    let (m, n) = (net.width(), net.depth());
     let cost = Cost {
         outputs: (n * m..(n + 1) * m).collect(),
-        targets: targets(&state.u[n * m..]),
+        targets: y,
     };
-    let implicit = net.coupling_from_edges(&implicit_gradient_with(&graph, &state, &cost, &solve)?);
-    let eqprop = eqprop_gradient_with(&graph, &state, &cost, beta, true, &solve)?;
-    let eqprop = net.coupling_from_edges(&eqprop);
+    let g = eqprop_gradient_with(
+        graph,
+        state,
+        &cost,
+        beta,
+        true,
+        &|g: &FhnNetwork, st: &State, nu: Option<(&Cost, f64)>, r: &[f64]| {
+            layer_block_solve(n, m, g, st, nu, r)
+        },
+    )?;
+    Ok(net.coupling_from_edges(&g))
+}
+
+/// [`solve_steady`], then the implicit and centered-EqProp (`beta`) coupling gradients for the
+/// targets `targets(u^N)` on layer N (a function of the free state's output, so that u^N − y
+/// can be any loss's ∂L/∂u^N there).
+pub fn steady_gradients(
+    net: &EchoNet,
+    input: (&[f64], &[f64]),
+    guess: State,
+    targets: impl Fn(&[f64]) -> Vec<f64>,
+    beta: f64,
+) -> Result<SteadyComparison> {
+    let (m, n) = (net.width(), net.depth());
+    let (graph, state) = solve_steady(net, input, guess)?;
+    let y = targets(&state.u[n * m..]);
+    let cost = Cost {
+        outputs: (n * m..(n + 1) * m).collect(),
+        targets: y.clone(),
+    };
+    let implicit = net.coupling_from_edges(&implicit_gradient_with(
+        &graph,
+        &state,
+        &cost,
+        &|g: &FhnNetwork, st: &State, nu: Option<(&Cost, f64)>, r: &[f64]| {
+            layer_block_solve(n, m, g, st, nu, r)
+        },
+    )?);
+    let eqprop = steady_eqprop(net, &graph, &state, y, beta)?;
     Ok(SteadyComparison {
         state,
         implicit,

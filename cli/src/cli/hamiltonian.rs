@@ -20,7 +20,7 @@ pub enum Which {
     /// against the steady-state gradient.
     Echo(super::echo::EchoArgs),
     /// Train the residual FHN network on MNIST with Hamiltonian Echo Backpropagation.
-    EchoTrain(super::echo::EchoTrainArgs),
+    EchoTrain(super::echo_train::EchoTrainArgs),
 }
 
 /// Arguments of `fhn hamiltonian`.
@@ -205,7 +205,7 @@ fn check_size(width: usize, depth: usize) -> Result<()> {
 /// `fhn hamiltonian`.
 pub fn hamiltonian(a: HamiltonianArgs) -> Result<()> {
     match a.which {
-        Which::EchoTrain(e) => super::echo::echo_train(e)?,
+        Which::EchoTrain(e) => super::echo_train::echo_train(e)?,
         Which::Echo(e) => super::echo::echo(e)?,
         Which::FhnResnet(r) => {
             check_size(r.width, r.depth)?;

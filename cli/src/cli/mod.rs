@@ -10,6 +10,7 @@ macro_rules! outln {
 
 pub mod bench;
 pub mod echo;
+pub mod echo_train;
 pub mod hamiltonian;
 pub mod physics;
 pub mod solvers;
