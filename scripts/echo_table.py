@@ -38,8 +38,8 @@ def study():
 def training(folder="results/hamiltonian/echo-train"):
     runs = sorted(glob.glob(f"{folder}/*/metrics.jsonl"))
     print("| run | estimator | depth | epochs | best epoch | val error | test error (best val) | s/epoch "
-          "| min echo·adjoint cosine | echo·EqProp(steady) cosine per layer, last epoch | stopped by |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| min echo·adjoint cosine | echo·EqProp(steady) cosine per layer, last epoch | skipped | stopped by |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for m in runs:
         d = os.path.dirname(m)
         run = json.load(open(os.path.join(d, "config.json")))
@@ -59,7 +59,7 @@ def training(folder="results/hamiltonian/echo-train"):
         secs = sum(r["seconds"] for r in rows) / len(rows)
         print(f"| {os.path.basename(d)} | {run['estimator']} | {cfg['depth']} | {len(rows)}/{cfg['epochs']} "
               f"| {best['epoch']} | {100 * best['val_error']:.2f}% | {100 * best['test_error']:.2f}% | {secs:.1f} "
-              f"| {cos} | {st} | {stop or 'finished'} |")
+              f"| {cos} | {st} | {sum(r.get('skipped', 0) for r in rows)} | {stop or 'finished'} |")
 
 
 if __name__ == "__main__":

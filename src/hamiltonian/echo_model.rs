@@ -126,6 +126,9 @@ pub struct EpochRecord {
     /// the centered-EqProp gradient of the steady state (layer 0 clamped to the same encoded
     /// input, same loss); `Err` text when a steady state was not found.
     pub echo_vs_steady: Option<std::result::Result<Vec<f64>, String>>,
+    /// Training examples skipped because their steady state (or a nudged one) was not found
+    /// (EqProp on the steady state only; the echo never skips).
+    pub skipped: usize,
 }
 
 /// Images as unit-norm columns (the encoding fixes each input's energy, so that no image

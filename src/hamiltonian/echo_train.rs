@@ -199,6 +199,7 @@ pub fn train(
             echo_vs_adjoint,
             probe_max_u,
             echo_vs_steady,
+            skipped: 0,
         };
         on_epoch(&rec, model)?;
         records.push(rec);

@@ -37,13 +37,19 @@ fn logits(model: &EchoModel, top: &Mat<f64>) -> Mat<f64> {
     z
 }
 
-/// Error of the steady-state classifier on the first `limit` images of `split`.
+/// Error of the steady-state classifier on the first `limit` images of `split` (an image whose
+/// steady state is not found counts as an error).
 pub fn steady_error(model: &EchoModel, split: &Split, limit: usize) -> Result<f64> {
     let n = limit.min(split.len());
     let mut wrong = 0;
     for i in 0..n {
-        let (_, _, top) = steady_of(model, &pixels(split, &[i]))?;
-        wrong += usize::from(argmax(&logits(model, &top), 0) != split.labels[i] as usize);
+        // No steady state found: no prediction, an error.
+        wrong += match steady_of(model, &pixels(split, &[i])) {
+            Ok((_, _, top)) => {
+                usize::from(argmax(&logits(model, &top), 0) != split.labels[i] as usize)
+            }
+            Err(_) => 1,
+        };
     }
     Ok(wrong as f64 / n.max(1) as f64)
 }
@@ -78,14 +84,8 @@ pub fn train_steady(
             order.swap(i, rng.gen_range(0..=i));
         }
         let t0 = std::time::Instant::now();
-        let (mut loss, mut wrong) = (0.0, 0usize);
-        for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
-            let at = |e: Error| Error::NotConverged {
-                what: format!("steady state, epoch {epoch}, batch {b}: {e}"),
-                residual: f64::NAN,
-                iterations: 0,
-                tol: 1e-12,
-            };
+        let (mut loss, mut wrong, mut skipped) = (0.0, 0usize, 0usize);
+        for idx in order.chunks(cfg.batch_size) {
             let m = model.net.width();
             let mut grad: Vec<Mat<f64>> = model
                 .net
@@ -97,22 +97,30 @@ pub fn train_steady(
                 Mat::zeros(model.w_out.nrows(), idx.len()),
                 Mat::zeros(m, idx.len()),
             );
+            let scale = 1.0 / idx.len() as f64;
             for (c, &i) in idx.iter().enumerate() {
-                let (graph, state, top) = steady_of(model, &pixels(train, &[i])).map_err(at)?;
-                let (l, w, dz) = squared_error(&logits(model, &top), &[train.labels[i] as usize]);
+                // An example whose free or nudged steady state is not found adds nothing.
+                let one = |model: &EchoModel| -> Result<_> {
+                    let (graph, state, top) = steady_of(model, &pixels(train, &[i]))?;
+                    let (l, w, dz) =
+                        squared_error(&logits(model, &top), &[train.labels[i] as usize]);
+                    // y = u^N − ∂L/∂u^N: the quadratic cost whose gradient at u^N is the loss's.
+                    let dl_du = model.w_out.transpose() * &dz;
+                    let y = (0..m).map(|k| top[(k, 0)] - dl_du[(k, 0)]).collect();
+                    let g = steady_eqprop(&model.net, &graph, &state, y, beta)?;
+                    Ok((l, w, dz, top, g))
+                };
+                let Ok((l, w, dz, top, g)) = one(model) else {
+                    skipped += 1;
+                    continue;
+                };
                 loss += l;
                 wrong += w;
-                // y = u^N − ∂L/∂u^N: the quadratic cost whose gradient at u^N is the loss's.
-                let dl_du = model.w_out.transpose() * &dz;
-                let y = (0..m).map(|k| top[(k, 0)] - dl_du[(k, 0)]).collect();
-                for (acc, g) in grad
-                    .iter_mut()
-                    .zip(steady_eqprop(&model.net, &graph, &state, y, beta).map_err(at)?)
-                {
-                    *acc += g * faer::Scale(1.0 / idx.len() as f64);
+                for (acc, g) in grad.iter_mut().zip(g) {
+                    *acc += g * faer::Scale(scale);
                 }
                 for r in 0..dz.nrows() {
-                    dz_all[(r, c)] = dz[(r, 0)] / idx.len() as f64;
+                    dz_all[(r, c)] = dz[(r, 0)] * scale;
                 }
                 for k in 0..m {
                     top_all[(k, c)] = top[(k, 0)];
@@ -123,14 +131,15 @@ pub fn train_steady(
         let seconds = t0.elapsed().as_secs_f64();
         let rec = EpochRecord {
             epoch,
-            train_error: wrong as f64 / n as f64,
-            train_loss: loss / n as f64,
+            train_error: wrong as f64 / (n - skipped).max(1) as f64,
+            train_loss: loss / (n - skipped).max(1) as f64,
             val_error: steady_error(model, val, eval_limit)?,
             test_error: steady_error(model, test, eval_limit)?,
             seconds,
             echo_vs_adjoint: vec![],
             probe_max_u: f64::NAN,
             echo_vs_steady: None,
+            skipped,
         };
         on_epoch(&rec, model)?;
         records.push(rec);

@@ -167,7 +167,7 @@ pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
             source: e,
         })?;
         let echo = if r.echo_vs_adjoint.is_empty() {
-            String::new()
+            format!(", {} examples skipped (no steady state)", r.skipped)
         } else {
             let worst = r.echo_vs_adjoint.iter().copied().fold(1.0, f64::min);
             format!(
