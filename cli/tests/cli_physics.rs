@@ -177,6 +177,15 @@ fn non_finite_or_non_positive_numeric_options_are_refused() {
         (vec!["hamiltonian", "echo", "--max-depth", "0"], "depths"),
         (vec!["hamiltonian", "echo-train", "--eta", "-1"], "--eta"),
         (vec!["hamiltonian", "echo-train", "--width", "0"], "width"),
+        (vec!["hamiltonian", "echo-train", "--epochs", "0"], "epochs"),
+        (
+            vec!["hamiltonian", "echo-train", "--lr-in", "-1"],
+            "--lr-in",
+        ),
+        (
+            vec!["hamiltonian", "echo-train", "--estimator", "eqprop-steady"],
+            "--lr-in 0",
+        ),
         (vec!["hamiltonian", "ebm", "--gain", "nan"], "--gain"),
         (vec!["hamiltonian", "ebm", "--gain", "-1"], "--gain"),
         (vec!["hamiltonian", "ebm", "--width", "100000"], "--width"),

@@ -1,5 +1,5 @@
-//! The [`EchoModel`]'s parameters as safetensors (f64, column-major data in row-major
-//! tensors: `G{i}` m × m, `w_in` m × pixels, `w_out` classes × m, `b_out` classes).
+//! The [`EchoModel`]'s parameters as safetensors (f64, row-major: `G{i}` m × m, `w_in`
+//! m × pixels, `w_out` classes × m, `b_out` classes × 1).
 
 use super::echo_model::EchoModel;
 use crate::error::{Error, Result};

@@ -23,6 +23,9 @@ pub enum Estimator {
     Echo,
     /// The explicit reverse-mode adjoint (backpropagation through the layer map).
     Adjoint,
+    /// Centered EqProp on the steady state of the same network (`steady_train`; the
+    /// prediction is then read from the steady state, not from the forward pass).
+    SteadyEqProp,
 }
 
 /// Everything that defines a run.
@@ -60,8 +63,8 @@ pub struct EchoConfig {
     pub train_limit: usize,
     /// Seed (initialisation and shuffling).
     pub seed: u64,
-    /// Validation images on which, each epoch, the echo gradient is compared with EqProp on
-    /// the network's steady state (dense Newton per image: costly; 0 skips it).
+    /// Validation images (at most 100) on which, each epoch, the echo gradient is compared with
+    /// EqProp on the network's steady state (Newton with the block sweep per image; 0: off).
     pub steady_probe: usize,
 }
 
@@ -74,7 +77,7 @@ impl Default for EchoConfig {
             input_gain: 0.1,
             input_bound: 0.5,
             coupling_init: 0.1,
-            coupling_bound: 0.25,
+            coupling_bound: 0.1,
             estimator: Estimator::Echo,
             eta: 1e-6,
             epochs: 5,
@@ -127,7 +130,8 @@ pub struct EpochRecord {
     /// input, same loss); `Err` text when a steady state was not found.
     pub echo_vs_steady: Option<std::result::Result<Vec<f64>, String>>,
     /// Training examples skipped because their steady state (or a nudged one) was not found
-    /// (EqProp on the steady state only; the echo never skips).
+    /// (EqProp on the steady state only; the echo never skips). They count as training errors
+    /// and are left out of the loss.
     pub skipped: usize,
 }
 
@@ -271,7 +275,11 @@ impl Velocity {
             *gi += &*vi;
             for c in 0..gi.ncols() {
                 for r in 0..gi.nrows() {
-                    gi[(r, c)] = gi[(r, c)].clamp(-bound, bound);
+                    if gi[(r, c)].abs() > bound {
+                        // Projected onto the bound; its velocity no longer pushes outwards.
+                        gi[(r, c)] = gi[(r, c)].clamp(-bound, bound);
+                        vi[(r, c)] = 0.0;
+                    }
                 }
             }
         }

@@ -55,15 +55,17 @@ pub struct EtaRow {
 pub struct DepthRow {
     /// Depth N.
     pub depth: usize,
-    /// Relative error of the centered echo in f64 (`None`: the forward pass escaped).
+    /// Relative error of the centered echo in f64 (`None`: a pass was not finite — the forward
+    /// pass when `max_u` is `None` too, otherwise the echo's reversed pass).
     pub f64_error: Option<f64>,
     /// Its cosine with the adjoint.
     pub f64_cosine: Option<f64>,
-    /// Relative error of the centered echo run entirely in f32.
+    /// Relative error of the centered echo run entirely in f32 (`None`: an f32 pass was not
+    /// finite).
     pub f32_error: Option<f64>,
     /// Its cosine with the adjoint.
     pub f32_cosine: Option<f64>,
-    /// max |u| over the forward pass.
+    /// max |u| over the forward pass (`None`: the forward pass escaped).
     pub max_u: Option<f64>,
 }
 

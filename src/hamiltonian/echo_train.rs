@@ -20,6 +20,9 @@ pub fn coupling_gradient(
     eta: f64,
 ) -> Result<Gradient> {
     match estimator {
+        Estimator::SteadyEqProp => Err(Error::Invalid(
+            "EqProp on the steady state is trained by steady_train::train_steady".into(),
+        )),
         Estimator::Adjoint => adjoint_gradient(net, fwd, dl_du),
         Estimator::Echo => {
             // The kick is η in units of the largest ∂L/∂u (a small nudge whatever the loss scale).
@@ -178,14 +181,15 @@ pub fn train(
         model.net = EchoNet::new(model.net.params, model.net.coupling.clone())?;
         let (echo_vs_adjoint, probe_max_u) = agreement(model, &probe_x, &probe_y, cfg.eta)?;
         let echo_vs_steady = (cfg.steady_probe > 0).then(|| {
+            let used = cfg.steady_probe.min(probe.len());
             let mut sum = vec![0.0; cfg.depth];
-            for c in 0..cfg.steady_probe.min(probe.len()) {
+            for c in 0..used {
                 let x = Mat::from_fn(probe_x.nrows(), 1, |r, _| probe_x[(r, c)]);
                 let cos =
                     steady_agreement(model, &x, probe_y[c], cfg.eta).map_err(|e| e.to_string())?;
                 sum.iter_mut()
                     .zip(cos)
-                    .for_each(|(s, c)| *s += c / cfg.steady_probe as f64);
+                    .for_each(|(s, c)| *s += c / used as f64);
             }
             Ok(sum)
         });

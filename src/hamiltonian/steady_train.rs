@@ -97,7 +97,7 @@ pub fn train_steady(
                 Mat::zeros(model.w_out.nrows(), idx.len()),
                 Mat::zeros(m, idx.len()),
             );
-            let scale = 1.0 / idx.len() as f64;
+            let mut ok = 0usize;
             for (c, &i) in idx.iter().enumerate() {
                 // An example whose free or nudged steady state is not found adds nothing.
                 let one = |model: &EchoModel| -> Result<_> {
@@ -111,27 +111,36 @@ pub fn train_steady(
                     Ok((l, w, dz, top, g))
                 };
                 let Ok((l, w, dz, top, g)) = one(model) else {
+                    // No prediction: a training error, as in evaluation.
                     skipped += 1;
+                    wrong += 1;
                     continue;
                 };
+                ok += 1;
                 loss += l;
                 wrong += w;
                 for (acc, g) in grad.iter_mut().zip(g) {
-                    *acc += g * faer::Scale(scale);
+                    *acc += g;
                 }
                 for r in 0..dz.nrows() {
-                    dz_all[(r, c)] = dz[(r, 0)] * scale;
+                    dz_all[(r, c)] = dz[(r, 0)];
                 }
                 for k in 0..m {
                     top_all[(k, c)] = top[(k, 0)];
                 }
             }
-            vel.step(model, cfg, &grad, None, &dz_all, &top_all);
+            if ok == 0 {
+                continue;
+            }
+            // The mean over the examples that have a steady state.
+            let mean = faer::Scale(1.0 / ok as f64);
+            let grad: Vec<Mat<f64>> = grad.iter().map(|g| g * mean).collect();
+            vel.step(model, cfg, &grad, None, &(&dz_all * mean), &top_all);
         }
         let seconds = t0.elapsed().as_secs_f64();
         let rec = EpochRecord {
             epoch,
-            train_error: wrong as f64 / (n - skipped).max(1) as f64,
+            train_error: wrong as f64 / n as f64,
             train_loss: loss / (n - skipped).max(1) as f64,
             val_error: steady_error(model, val, eval_limit)?,
             test_error: steady_error(model, test, eval_limit)?,

@@ -183,7 +183,7 @@ fn print_report(rep: &EchoReport) {
         "f32 cosine",
         "max|u|"
     );
-    let f = |x: Option<f64>| x.map_or("escaped".to_string(), |v| format!("{v:.3e}"));
+    let f = |x: Option<f64>| x.map_or("not finite".to_string(), |v| format!("{v:.3e}"));
     for r in &rep.depth_rows {
         outln!(
             "  {:>5} {:>12} {:>12} {:>12} {:>12} {:>8}",

@@ -65,7 +65,7 @@ pub struct EchoTrainArgs {
     #[arg(long, allow_hyphen_values = true, default_value_t = 0.1)]
     coupling_init: f64,
     /// Couplings kept in ±b/√m (projected gradient descent).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0.25)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.1)]
     coupling_bound: f64,
     /// δ (d_u = δ²).
     #[arg(long, allow_hyphen_values = true, default_value_t = 2.0)]
@@ -76,8 +76,8 @@ pub struct EchoTrainArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Validation images on which each epoch compares the echo with EqProp on the steady
-    /// state (dense Newton per image; 0: off).
+    /// Validation images (at most 100) on which each epoch compares the echo with EqProp on
+    /// the steady state (Newton with the block sweep per image; 0: off).
     #[arg(long, default_value_t = 0)]
     steady_probe: usize,
     /// Centered nudge β of `--estimator eqprop-steady`.
@@ -86,6 +86,9 @@ pub struct EchoTrainArgs {
     /// Evaluate on the first N validation and test images only (0: all).
     #[arg(long, default_value_t = 0)]
     eval_limit: usize,
+    /// Saturation a of the input drive u⁰ = a·tanh(W_in x̂/a).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.5)]
+    input_bound: f64,
     /// Run folder (config.json, metrics.jsonl, results.json, curves.png, model.safetensors:
     /// the parameters after the latest epoch).
     #[arg(long, default_value = "runs/echo")]
@@ -96,15 +99,32 @@ pub struct EchoTrainArgs {
 pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
     positive("--eta", a.eta)?;
     positive("--lr", a.lr)?;
-    super::physics::finite("--lr-in", a.lr_in)?;
+    if !(a.lr_in >= 0.0 && a.lr_in.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "--lr-in must be finite and ≥ 0, got {}",
+            a.lr_in
+        )));
+    }
     positive("--lr-out", a.lr_out)?;
     positive("--input-gain", a.input_gain)?;
     positive("--delta", a.delta)?;
     positive("--coupling-bound", a.coupling_bound)?;
+    positive("--input-bound", a.input_bound)?;
     positive("--eps", a.eps)?;
-    if !(1..=1024).contains(&a.width) || !(1..=200).contains(&a.depth) || a.batch == 0 {
+    if !(1..=1024).contains(&a.width)
+        || !(1..=200).contains(&a.depth)
+        || a.batch == 0
+        || a.epochs == 0
+    {
         return Err(Error::Invalid(
-            "need 1 ≤ width ≤ 1024, 1 ≤ depth ≤ 200, batch ≥ 1".into(),
+            "need 1 ≤ width ≤ 1024, 1 ≤ depth ≤ 200, batch ≥ 1, epochs ≥ 1".into(),
+        ));
+    }
+    if matches!(a.estimator, EstimatorArg::EqpropSteady) && (a.lr_in != 0.0 || a.steady_probe > 0) {
+        return Err(Error::Invalid(
+            "--estimator eqprop-steady keeps the encoding fixed and has no echo to compare: \
+             use --lr-in 0 and no --steady-probe"
+                .into(),
         ));
     }
     let cfg = EchoConfig {
@@ -112,7 +132,8 @@ pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
         depth: a.depth,
         estimator: match a.estimator {
             EstimatorArg::Echo => Estimator::Echo,
-            EstimatorArg::Adjoint | EstimatorArg::EqpropSteady => Estimator::Adjoint,
+            EstimatorArg::Adjoint => Estimator::Adjoint,
+            EstimatorArg::EqpropSteady => Estimator::SteadyEqProp,
         },
         eta: a.eta,
         epochs: a.epochs,
@@ -123,6 +144,7 @@ pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
         input_gain: a.input_gain,
         coupling_init: a.coupling_init,
         coupling_bound: a.coupling_bound,
+        input_bound: a.input_bound,
         steady_probe: a.steady_probe,
         fhn: [a.delta, a.eps, 1.08, 0.0],
         ..EchoConfig::default()
@@ -197,9 +219,14 @@ pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
         }
         Ok(())
     };
-    let records = if steady {
+    let mut records = Vec::new();
+    let mut keep = |r: &EpochRecord, m: &EchoModel| {
+        records.push(r.clone());
+        report(r, m)
+    };
+    let outcome = if steady {
         let splits = [&data.train, &data.val, &data.test];
-        train_steady(&mut model, &cfg, splits, a.beta, usize::MAX, &mut report)?
+        train_steady(&mut model, &cfg, splits, a.beta, usize::MAX, &mut keep).map(|_| ())
     } else {
         train(
             &mut model,
@@ -207,14 +234,19 @@ pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
             &data.train,
             &data.val,
             &data.test,
-            &mut report,
-        )?
+            &mut keep,
+        )
+        .map(|_| ())
     };
-    let best = records
+    // The summary and curves of the epochs that ran, also when training stopped (an escape).
+    let Some(best) = records
         .iter()
         .min_by(|x, y| x.val_error.total_cmp(&y.val_error))
-        .expect("at least one epoch");
+    else {
+        return outcome;
+    };
     let summary = serde_json::json!({
+        "stopped_by": outcome.as_ref().err().map(|e| e.to_string()),
         "estimator": name,
         "width": a.width, "depth": a.depth, "epochs": records.len(),
         "best_epoch": best.epoch, "best_val_error": best.val_error,
@@ -249,5 +281,5 @@ pub fn echo_train(a: EchoTrainArgs) -> Result<()> {
         100.0 * best.test_error,
         a.out.display()
     );
-    Ok(())
+    outcome
 }
