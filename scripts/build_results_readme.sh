@@ -113,9 +113,10 @@ python3 scripts/echo_table.py study
 echo
 cat <<'TXT'
 MNIST through the echo (`scripts/heb_runs.sh`: `fhn hamiltonian echo-train --width 64 --depth N
---coupling-bound 0.1 --estimator echo|adjoint`; folders in `results/hamiltonian/echo-train/`). The
-adjoint runs are the control: the same network, seed and data order, with backpropagation through
-the layer map. s/epoch is training time on one core shared with other work.
+--coupling-bound 0.1 --estimator echo|adjoint`; folders in `results/hamiltonian/echo-train/`; the
+settings that escaped in `results/hamiltonian/echo-train-escaped-*/`). The adjoint runs are the
+control: the same network, seed and data order, with backpropagation through the layer map.
+s/epoch is training time on one core shared with other work.
 
 TXT
 python3 scripts/echo_table.py training

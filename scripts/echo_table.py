@@ -35,8 +35,8 @@ def study():
               + ", ".join(f"{c:.3f}" for c in s["ivp_vs_steady_cosine"]) + ".")
 
 
-def training(folder="results/hamiltonian/echo-train"):
-    runs = sorted(glob.glob(f"{folder}/*/metrics.jsonl"))
+def training(pattern="results/hamiltonian/echo-train*"):
+    runs = sorted(glob.glob(f"{pattern}/*/metrics.jsonl"))
     print("| run | estimator | depth | epochs | best epoch | val error | test error (best val) | s/epoch "
           "| min echo·adjoint cosine | echo·EqProp(steady) cosine per layer, last epoch | skipped | stopped by |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -50,6 +50,8 @@ def training(folder="results/hamiltonian/echo-train"):
         best = min(rows, key=lambda r: r["val_error"])
         log = open(os.path.join(d, "log.txt")).read() if os.path.exists(os.path.join(d, "log.txt")) else ""
         stop = next((l.strip() for l in log.splitlines() if l.startswith("error:")), "")
+        if not stop and len(rows) < cfg["epochs"]:
+            stop = "(incomplete: no error logged)"
         steady = rows[-1].get("echo_vs_steady")
         st = "—"
         if isinstance(steady, dict) and "Ok" in steady:
@@ -57,7 +59,7 @@ def training(folder="results/hamiltonian/echo-train"):
         cosines = [min(r["echo_vs_adjoint"]) for r in rows if r["echo_vs_adjoint"]]
         cos = f"{min(cosines):.7f}" if cosines else "—"
         secs = sum(r["seconds"] for r in rows) / len(rows)
-        print(f"| {os.path.basename(d)} | {run['estimator']} | {cfg['depth']} | {len(rows)}/{cfg['epochs']} "
+        print(f"| {os.path.relpath(d, 'results/hamiltonian')} | {run['estimator']} | {cfg['depth']} | {len(rows)}/{cfg['epochs']} "
               f"| {best['epoch']} | {100 * best['val_error']:.2f}% | {100 * best['test_error']:.2f}% | {secs:.1f} "
               f"| {cos} | {st} | {sum(r.get('skipped', 0) for r in rows)} | {stop or 'finished'} |")
 

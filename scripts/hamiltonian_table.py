@@ -5,7 +5,9 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent / "results" / "hamiltonian"
 res, ebm = [], []
-for p in sorted(root.rglob("*.json"), key=lambda p: (str(p.parent), json.loads(p.read_text())["depth"])):
+# The echo's files (echo*/, echo_*.json) have tables of their own (scripts/echo_table.py).
+files = [p for p in root.rglob("*.json") if not any(q.startswith("echo") for q in p.relative_to(root).parts)]
+for p in sorted(files, key=lambda p: (str(p.parent), json.loads(p.read_text())["depth"])):
     r = json.loads(p.read_text())
     (res if "coupling" in r else ebm).append((p.relative_to(root), r))
 
