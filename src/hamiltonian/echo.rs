@@ -18,6 +18,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::FhnParams;
+use crate::network::State;
 use crate::real::Real;
 use faer::linalg::solvers::PartialPivLu;
 use faer::prelude::*;
@@ -38,6 +39,20 @@ impl<T: Real> Layers<T> {
         self.u.reverse();
         self.v.reverse();
         self
+    }
+
+    /// Example `c` as a graph state in layer-major node order (node k of layer i is i·m + k),
+    /// the order of [`EchoNet::as_graph`].
+    pub fn column_state(&self, c: usize) -> State {
+        let col = |l: &Vec<Mat<T>>| {
+            l.iter()
+                .flat_map(|x| (0..x.nrows()).map(move |k| x[(k, c)].as_f64()))
+                .collect()
+        };
+        State {
+            u: col(&self.u),
+            v: col(&self.v),
+        }
     }
 }
 
@@ -128,7 +143,6 @@ impl EchoNet {
     }
 
     fn kick<T: Real>(&self, i: usize) -> Kick<T> {
-        let cast = |m: &Mat<f64>| Mat::<T>::from_fn(m.nrows(), m.ncols(), |r, c| T::lit(m[(r, c)]));
         let (gp, gn) = (&self.coupling[i - 1], &self.coupling[i]);
         let diag = (0..gp.nrows())
             .map(|k| {
@@ -138,7 +152,7 @@ impl EchoNet {
             })
             .collect();
         Kick {
-            a: cast(&self.a(i)).partial_piv_lu(),
+            a: cast::<T>(&self.a(i)).partial_piv_lu(),
             b_prev: cast(&self.b(i - 1)),
             g_prev: cast(gp),
             g_next_t: cast(&gn.transpose().to_owned()),
@@ -219,8 +233,7 @@ impl EchoNet {
     /// by η B_{N−1}⁻¹ ∂L/∂u^N, layer N unchanged), then the reversed pass back to layer 0.
     pub fn echo<T: Real>(&self, fwd: &Layers<T>, dl_du: &Mat<T>, eta: f64) -> Result<Layers<T>> {
         let n = self.depth();
-        let cast = |m: &Mat<f64>| Mat::<T>::from_fn(m.nrows(), m.ncols(), |r, c| T::lit(m[(r, c)]));
-        let xi = cast(&self.b(n - 1)).partial_piv_lu().solve(dl_du);
+        let xi = cast::<T>(&self.b(n - 1)).partial_piv_lu().solve(dl_du);
         let below = &fwd.u[n - 1] + &xi * faer::Scale(T::lit(eta));
         self.reverse((&fwd.u[n], &fwd.v[n]), (&below, &fwd.v[n - 1]))
     }
@@ -296,13 +309,24 @@ impl Gradient {
             .coupling
             .iter()
             .chain([&self.u0, &self.u1, &self.v0, &self.v1]);
-        mats.flat_map(|m| (0..m.ncols()).flat_map(move |c| (0..m.nrows()).map(move |r| m[(r, c)])))
-            .collect()
+        mats.flat_map(flat).collect()
     }
 }
 
 fn dot_row(a: &Mat<f64>, b: &Mat<f64>, r: usize) -> f64 {
     (0..a.ncols()).map(|c| a[(r, c)] * b[(r, c)]).sum()
+}
+
+/// A matrix's entries in one vector, column-major.
+pub fn flat(m: &Mat<f64>) -> Vec<f64> {
+    (0..m.ncols())
+        .flat_map(|c| (0..m.nrows()).map(move |r| m[(r, c)]))
+        .collect()
+}
+
+/// Casts an f64 matrix to precision `T`.
+pub fn cast<T: Real>(m: &Mat<f64>) -> Mat<T> {
+    Mat::from_fn(m.nrows(), m.ncols(), |r, c| T::lit(m[(r, c)]))
 }
 
 /// Casts a matrix to f64.

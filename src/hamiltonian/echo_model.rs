@@ -9,7 +9,7 @@
 
 use super::echo::{EchoNet, Layers};
 use crate::data::Split;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::FhnParams;
 use faer::{Mat, Scale};
 use rand::{Rng, SeedableRng};
@@ -294,5 +294,44 @@ impl Velocity {
         });
         self.b_out = &self.b_out * mu - db * Scale(lr_out);
         model.b_out += &self.b_out;
+    }
+}
+
+/// The training examples a run uses (the first `train_limit`, 0: all), reshuffled every epoch
+/// by Fisher–Yates from the run's seed.
+pub(super) struct EpochOrder {
+    order: Vec<usize>,
+    rng: rand::rngs::StdRng,
+}
+
+impl EpochOrder {
+    /// The examples of `train` that `cfg` uses; an error when there are none or the batch is 0.
+    pub(super) fn new(cfg: &EchoConfig, train: &Split) -> Result<Self> {
+        let n = match cfg.train_limit {
+            0 => train.len(),
+            k => k.min(train.len()),
+        };
+        if n == 0 || cfg.batch_size == 0 {
+            return Err(Error::Invalid(
+                "no training examples or zero batch size".into(),
+            ));
+        }
+        Ok(Self {
+            order: (0..n).collect(),
+            rng: rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0x5eed),
+        })
+    }
+
+    /// How many examples an epoch visits.
+    pub(super) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The next epoch's order.
+    pub(super) fn shuffled(&mut self) -> &[usize] {
+        for i in (1..self.order.len()).rev() {
+            self.order.swap(i, self.rng.gen_range(0..=i));
+        }
+        &self.order
     }
 }

@@ -4,7 +4,7 @@
 //! forward solution.
 
 use super::backprop::adjoint_gradient;
-use super::echo::{to_f64, EchoNet, Gradient, Layers};
+use super::echo::{cast, flat, to_f64, EchoNet, Gradient, Layers};
 use super::steady::steady_gradients;
 use super::{error_curve, ErrorCurve};
 use crate::eqprop::{cosine, loglog_slope, relative_error};
@@ -111,10 +111,6 @@ type Inputs = [Mat<f64>; 4];
 
 fn random(rows: usize, cols: usize, s: f64, rng: &mut impl Rng) -> Mat<f64> {
     Mat::from_fn(rows, cols, |_, _| s * (2.0 * rng.gen::<f64>() - 1.0))
-}
-
-fn cast<T: Real>(m: &Mat<f64>) -> Mat<T> {
-    Mat::from_fn(m.nrows(), m.ncols(), |r, c| T::lit(m[(r, c)]))
 }
 
 /// Centered or one-sided echo gradient in precision `T` for the loss ½‖u^N − y‖².
@@ -234,18 +230,9 @@ pub fn echo_study(cfg: &StudyConfig) -> Result<EchoReport> {
         match net.forward::<f32>(&cast(&x[0]), &cast(&x[1]), &cast(&x[2]), &cast(&x[3])) {
             Ok(b) => {
                 let a = net.forward(&x[0], &x[1], &x[2], &x[3])?;
-                let flat = |l: &[Mat<f64>]| {
-                    l.iter()
-                        .map(|u| {
-                            u.col_iter()
-                                .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
-                                .collect()
-                        })
-                        .collect::<Vec<Vec<f64>>>()
-                };
                 error_curve(
-                    &flat(&b.u.iter().map(to_f64).collect::<Vec<_>>()),
-                    &flat(&a.u),
+                    &b.u.iter().map(|u| flat(&to_f64(u))).collect::<Vec<_>>(),
+                    &a.u.iter().map(flat).collect::<Vec<_>>(),
                 )
             }
             Err(_) => error_curve(&[vec![f64::INFINITY]], &[vec![0.0]]),
@@ -293,31 +280,18 @@ fn steady_row(params: FhnParams, seed: u64) -> Result<SteadyRow> {
         .map(|i| (&fwd.u[i] - col(&st.state.u, i)).norm_max())
         .fold(0.0, f64::max);
     let echo = echo_in::<f64>(&net, &x, &ymat, 1e-4, true)?;
-    let flat = |g: &[Mat<f64>]| {
-        g.iter()
-            .flat_map(|a| {
-                a.col_iter()
-                    .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
-                    .collect::<Vec<_>>()
-            })
-            .collect::<Vec<f64>>()
-    };
+    let flat_all = |g: &[Mat<f64>]| g.iter().flat_map(flat).collect::<Vec<f64>>();
     let ivp = adjoint_gradient(&net, &fwd, &(&fwd.u[n] - &ymat))?;
     Ok(SteadyRow {
         shape: [m, n],
         forward_vs_steady,
-        eqprop_vs_implicit: relative_error(&flat(&st.eqprop), &flat(&st.implicit)),
+        eqprop_vs_implicit: relative_error(&flat_all(&st.eqprop), &flat_all(&st.implicit)),
         echo_vs_adjoint_cosine: cosine(&echo.flat(), &reference),
         ivp_vs_steady_cosine: ivp
             .coupling
             .iter()
             .zip(&st.implicit)
-            .map(|(a, b)| {
-                cosine(
-                    &flat(std::slice::from_ref(a)),
-                    &flat(std::slice::from_ref(b)),
-                )
-            })
+            .map(|(a, b)| cosine(&flat(a), &flat(b)))
             .collect(),
     })
 }

@@ -2,7 +2,7 @@
 //! against finite differences, the echo against the adjoint, and the steady-state problem.
 
 use super::backprop::adjoint_gradient;
-use super::echo::{to_f64, EchoNet, Gradient, Layers};
+use super::echo::{cast, flat, to_f64, EchoNet, Gradient, Layers};
 use super::steady::steady_gradients;
 use crate::eqprop::{cosine, loglog_slope, relative_error};
 use crate::model::FhnParams;
@@ -53,18 +53,7 @@ fn forward_pass_is_a_steady_state_of_the_graph_model_in_its_interior() {
     let (net, x, _) = setup(5, 6, 0.3, 1, 1);
     let fwd = run(&net, &x);
     let graph = net.as_graph(None).unwrap();
-    let s = State {
-        u: fwd
-            .u
-            .iter()
-            .flat_map(|l| l.col_as_slice(0).to_vec())
-            .collect(),
-        v: fwd
-            .v
-            .iter()
-            .flat_map(|l| l.col_as_slice(0).to_vec())
-            .collect(),
-    };
+    let s = fwd.column_state(0);
     let (gu, gv) = graph.gradient(&s, None);
     let (m, n) = (5, 6);
     let interior = m..n * m;
@@ -183,7 +172,7 @@ fn the_echo_in_f32_tracks_the_f64_adjoint_at_shallow_depth() {
     let fwd = run(&net, &x);
     let dl = loss(&fwd, &y).1;
     let exact = adjoint_gradient(&net, &fwd, &dl).unwrap().flat();
-    let cast = |m: &Mat<f64>| Mat::<f32>::from_fn(m.nrows(), m.ncols(), |r, c| m[(r, c)] as f32);
+    let cast = cast::<f32>;
     let f32_fwd = net
         .forward(&cast(&x[0]), &cast(&x[1]), &cast(&x[2]), &cast(&x[3]))
         .unwrap();
@@ -218,15 +207,7 @@ fn the_steady_state_reproduces_the_forward_pass_but_its_gradient_differs() {
         .fold(0.0, f64::max);
     assert!(e < 1e-9, "forward pass vs steady state {e:e}");
     // EqProp is the implicit gradient of the steady state ...
-    let flat = |g: &[Mat<f64>]| {
-        g.iter()
-            .flat_map(|m| {
-                m.col_iter()
-                    .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
-                    .collect::<Vec<_>>()
-            })
-            .collect::<Vec<f64>>()
-    };
+    let flat = |g: &[Mat<f64>]| g.iter().flat_map(flat).collect::<Vec<f64>>();
     assert!(relative_error(&flat(&st.eqprop), &flat(&st.implicit)) < 1e-6);
     // ... which is not the initial-value map's gradient (the echo's), though both are exact.
     let dl = &fwd.u[n] - Mat::from_fn(m, 1, |k, _| ycol[k]);

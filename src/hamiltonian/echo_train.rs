@@ -3,14 +3,13 @@
 //! as the control (docs/HAMILTONIAN.md §8.5). W_in learns through the echo's return to the input.
 
 use super::backprop::adjoint_gradient;
-use super::echo::{EchoNet, Gradient, Layers};
-use super::echo_model::{pixels, squared_error, Velocity};
+use super::echo::{flat, EchoNet, Gradient, Layers};
+use super::echo_model::{pixels, squared_error, EpochOrder, Velocity};
 pub use super::echo_model::{EchoConfig, EchoModel, EpochRecord, Estimator};
 use crate::data::Split;
 use crate::eqprop::cosine;
 use crate::error::{Error, Result};
 use faer::Mat;
-use rand::{Rng, SeedableRng};
 /// The gradient of the batch loss with respect to the couplings and the encoded input.
 pub fn coupling_gradient(
     net: &EchoNet,
@@ -45,11 +44,6 @@ pub fn agreement(
     let dl_du = model.w_out.transpose() * squared_error(&logits, labels).2;
     let e = coupling_gradient(&model.net, &fwd, &dl_du, Estimator::Echo, eta)?;
     let a = adjoint_gradient(&model.net, &fwd, &dl_du)?;
-    let flat = |m: &Mat<f64>| {
-        m.col_iter()
-            .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
-            .collect::<Vec<_>>()
-    };
     let cos = e
         .coupling
         .iter()
@@ -75,18 +69,7 @@ pub fn steady_agreement(
     let echo = coupling_gradient(&model.net, &fwd, &dl_du, Estimator::Echo, eta)?;
     let (m, n) = (model.net.width(), model.net.depth());
     let u0: Vec<f64> = fwd.u[0].col_as_slice(0).to_vec();
-    let guess = crate::network::State {
-        u: fwd
-            .u
-            .iter()
-            .flat_map(|l| l.col_as_slice(0).to_vec())
-            .collect(),
-        v: fwd
-            .v
-            .iter()
-            .flat_map(|l| l.col_as_slice(0).to_vec())
-            .collect(),
-    };
+    let guess = fwd.column_state(0);
     let targets = |un: &[f64]| -> Vec<f64> {
         let z: Vec<f64> = (0..model.w_out.nrows())
             .map(|r| model.b_out[(r, 0)] + (0..m).map(|k| model.w_out[(r, k)] * un[k]).sum::<f64>())
@@ -102,11 +85,6 @@ pub fn steady_agreement(
     };
     let st =
         super::steady::steady_gradients(&model.net, (&u0, &vec![0.0; m]), guess, targets, 1e-4)?;
-    let flat = |a: &Mat<f64>| {
-        a.col_iter()
-            .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
-            .collect::<Vec<_>>()
-    };
     debug_assert_eq!(st.eqprop.len(), n);
     Ok(echo
         .coupling
@@ -126,30 +104,17 @@ pub fn train(
     test: &Split,
     mut on_epoch: impl FnMut(&EpochRecord, &EchoModel) -> Result<()>,
 ) -> Result<Vec<EpochRecord>> {
-    let n = if cfg.train_limit == 0 {
-        train.len()
-    } else {
-        cfg.train_limit.min(train.len())
-    };
-    if n == 0 || cfg.batch_size == 0 {
-        return Err(Error::Invalid(
-            "no training examples or zero batch size".into(),
-        ));
-    }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0x5eed);
+    let mut order = EpochOrder::new(cfg, train)?;
+    let n = order.len();
     let probe: Vec<usize> = (0..100.min(val.len())).collect();
     let probe_x = pixels(val, &probe);
     let probe_y: Vec<usize> = probe.iter().map(|&i| val.labels[i] as usize).collect();
     let mut vel = Velocity::new(model);
     let mut records = Vec::new();
-    let mut order: Vec<usize> = (0..n).collect();
     for epoch in 1..=cfg.epochs {
-        for i in (1..n).rev() {
-            order.swap(i, rng.gen_range(0..=i));
-        }
         let t0 = std::time::Instant::now();
         let (mut loss, mut wrong) = (0.0, 0usize);
-        for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
+        for (b, idx) in order.shuffled().chunks(cfg.batch_size).enumerate() {
             let x = pixels(train, idx);
             let labels: Vec<usize> = idx.iter().map(|&i| train.labels[i] as usize).collect();
             let at = |e: Error| Error::Diverged(format!("epoch {epoch}, batch {b}: {e}"));

@@ -5,25 +5,20 @@
 //! no gradient for a clamped layer). The comparison run for Hamiltonian Echo Backpropagation.
 
 use super::echo_model::{
-    argmax, pixels, squared_error, EchoConfig, EchoModel, EpochRecord, Velocity,
+    argmax, pixels, squared_error, EchoConfig, EchoModel, EpochOrder, EpochRecord, Velocity,
 };
 use super::steady::{solve_steady, steady_eqprop};
 use crate::data::Split;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::network::{FhnNetwork, State};
 use faer::Mat;
-use rand::{Rng, SeedableRng};
 
 /// The steady state of one image (a column of `x`) and its output activators u^N.
 fn steady_of(model: &EchoModel, x: &Mat<f64>) -> Result<(FhnNetwork, State, Mat<f64>)> {
     let (fwd, _) = model.forward(x)?;
     let m = model.net.width();
-    let col = |l: &Mat<f64>| l.col_as_slice(0).to_vec();
-    let guess = State {
-        u: fwd.u.iter().flat_map(col).collect(),
-        v: fwd.v.iter().flat_map(col).collect(),
-    };
-    let (graph, state) = solve_steady(&model.net, (&col(&fwd.u[0]), &vec![0.0; m]), guess)?;
+    let u0 = fwd.u[0].col_as_slice(0).to_vec();
+    let (graph, state) = solve_steady(&model.net, (&u0, &vec![0.0; m]), fwd.column_state(0))?;
     let n = model.net.depth();
     let top = Mat::from_fn(m, 1, |k, _| state.u[n * m + k]);
     Ok((graph, state, top))
@@ -65,27 +60,14 @@ pub fn train_steady(
     mut on_epoch: impl FnMut(&EpochRecord, &EchoModel) -> Result<()>,
 ) -> Result<Vec<EpochRecord>> {
     let [train, val, test] = data;
-    let n = if cfg.train_limit == 0 {
-        train.len()
-    } else {
-        cfg.train_limit.min(train.len())
-    };
-    if n == 0 || cfg.batch_size == 0 {
-        return Err(Error::Invalid(
-            "no training examples or zero batch size".into(),
-        ));
-    }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0x5eed);
+    let mut order = EpochOrder::new(cfg, train)?;
+    let n = order.len();
     let mut vel = Velocity::new(model);
-    let mut order: Vec<usize> = (0..n).collect();
     let mut records = Vec::new();
     for epoch in 1..=cfg.epochs {
-        for i in (1..n).rev() {
-            order.swap(i, rng.gen_range(0..=i));
-        }
         let t0 = std::time::Instant::now();
         let (mut loss, mut wrong, mut skipped) = (0.0, 0usize, 0usize);
-        for idx in order.chunks(cfg.batch_size) {
+        for idx in order.shuffled().chunks(cfg.batch_size) {
             let m = model.net.width();
             let mut grad: Vec<Mat<f64>> = model
                 .net
