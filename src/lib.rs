@@ -19,12 +19,14 @@
 //!   optimiser, observers); docs/ARCHITECTURE.md.
 //! - [`hamiltonian`]: layer-wise recursions and the block-tridiagonal sweep.
 //! - [`backend`]: the training step written once against a backend seam (CPU, CUDA).
+//! - [`circuit`]: the network as a SPICE netlist, checked against ngspice; hardware effects.
 
 // Index loops mirror the equations (u[k], G[k][j]) in the numerical kernels.
 #![allow(clippy::needless_range_loop)]
 
 pub mod adjoint;
 pub mod backend;
+pub mod circuit;
 pub mod data;
 pub mod eqprop;
 pub mod error;
