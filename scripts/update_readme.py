@@ -156,9 +156,13 @@ blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "sid
           "gpu_epochs": lambda: gpu("epochs"),
           "deep_probe": lambda: table("deep_tables.py", "probe"),
           "deep_solvers": lambda: table("deep_tables.py", "solvers"),
-          "deep_levers": lambda: table("deep_tables.py", "levers")}
+          "deep_levers": lambda: table("deep_tables.py", "levers"),
+          "circuit_small": lambda: table("circuit_table.py", "small"),
+          "circuit_mnist": lambda: table("circuit_table.py", "mnist"),
+          "circuit_hardware": lambda: table("circuit_table.py", "hardware")}
 stale = []
-for doc in [root / "README.md", root / "docs" / "PERFORMANCE.md", root / "docs" / "TRAINING.md"]:
+for doc in [root / "README.md", root / "docs" / "PERFORMANCE.md", root / "docs" / "TRAINING.md",
+            root / "docs" / "CIRCUIT.md"]:
     text = doc.read_text()
     # The body never contains a closing marker, so an empty block cannot swallow the next one.
     new = re.sub(

@@ -33,6 +33,10 @@ enum Command {
     /// Gradient quality of a checkpoint: the trainer's EqProp estimate vs the exact gradient,
     /// per weight layer.
     Probe(cli::train::ProbeArgs),
+    /// Export as a circuit: `fhn export spice` writes an ngspice netlist (and checks it).
+    Export(cli::export::ExportArgs),
+    /// Test error of a checkpoint with k-bit, mismatched or passive-only conductances.
+    Hardware(cli::hardware::HardwareArgs),
     /// Time (or dump for a cross-check) the EqProp training step; see bench/reference/.
     BenchStep(cli::bench::BenchStepArgs),
     /// Steps and time to reach residuals 1e-4 / 1e-6 per equilibrium solver on a test batch.
@@ -60,6 +64,8 @@ fn main() -> ExitCode {
         Command::Eval(a) => cli::train::eval(a),
         Command::Probe(a) => cli::train::probe(a),
         Command::Hamiltonian(a) => cli::hamiltonian::hamiltonian(a),
+        Command::Export(a) => cli::export::export(a),
+        Command::Hardware(a) => cli::hardware::hardware(a),
         Command::BenchStep(a) => cli::bench::bench_step(a),
         Command::BenchSolvers(a) => cli::solvers::bench_solvers(a),
     };

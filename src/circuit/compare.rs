@@ -4,7 +4,7 @@
 use super::netlist::{netlist, Analyses, NodeNames, Nudge};
 use super::ngspice::{self, Plot, Run};
 use crate::network::{FhnNetwork, State};
-use crate::solvers::steady_state;
+use crate::solvers::{newton, steady_state};
 use crate::{Error, Result};
 use std::path::Path;
 
@@ -33,6 +33,20 @@ pub fn flat(s: &State) -> Vec<f64> {
 pub fn model_steady(net: &FhnNetwork, nudge: Option<&Nudge>) -> Result<State> {
     let mut s = net.initial_state();
     steady_state(net, &mut s, nudge.map(|n| (&n.cost, n.conductance)), 1e-13)?;
+    Ok(s)
+}
+
+/// Newton from `start` to ‖∂Φ‖∞ ≤ 1e-13: the steady state next to a state the model computed
+/// (e.g. [`super::layered::model_state`]), free or nudged.
+pub fn polish(net: &FhnNetwork, start: &State, nudge: Option<&Nudge>) -> Result<State> {
+    let mut s = start.clone();
+    newton(
+        net,
+        &mut s,
+        nudge.map(|n| (&n.cost, n.conductance)),
+        1e-13,
+        50,
+    )?;
     Ok(s)
 }
 

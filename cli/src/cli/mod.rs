@@ -11,7 +11,9 @@ macro_rules! outln {
 pub mod bench;
 pub mod echo;
 pub mod echo_train;
+pub mod export;
 pub mod hamiltonian;
+pub mod hardware;
 pub mod physics;
 pub mod solvers;
 pub mod train;
