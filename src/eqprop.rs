@@ -37,12 +37,26 @@ pub fn implicit_gradient_with(
     for (&o, &y) in cost.outputs.iter().zip(&cost.targets) {
         dcu[o] += s.u[o] - y;
     }
+    Ok(implicit_gradient_for(net, s, &dcu, solve)?.0)
+}
+
+/// The implicit gradient of any cost with ∂C/∂u = `dcu` (∂C/∂v = 0): dC/dθ = −λᵀ ∂²Φ/∂s∂θ
+/// with Hλ = ∂C/∂s over the free nodes. Also returns λ's activator part (zero on clamps), for
+/// derivatives with respect to clamped values.
+pub fn implicit_gradient_for(
+    net: &FhnNetwork,
+    s: &State,
+    dcu: &[f64],
+    solve: LinearSolve,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let mut dcu = dcu.to_vec();
     for c in &net.clamps {
         dcu[c.node] = 0.0;
     }
     let lam = solve(net, s, None, &net.gather(&dcu, &vec![0.0; net.n()]))?;
     let (lu, lv) = net.scatter(&lam);
-    Ok(net.mixed_contract(s, &lu, &lv).iter().map(|g| -g).collect())
+    let theta = net.mixed_contract(s, &lu, &lv).iter().map(|g| -g).collect();
+    Ok((theta, lu))
 }
 
 /// Nudged steady state of Φ + βC, by Newton from `from`.

@@ -22,6 +22,7 @@ mod check;
 pub mod coupling;
 mod elementwise;
 pub mod energy;
+pub mod equilibrium;
 mod forces;
 mod grad;
 mod graph_view;
