@@ -238,6 +238,9 @@ mod tests {
         n
     }
 
+    /// A perturbation of the network or the input by ±h.
+    type Shift<'a> = &'a dyn Fn(&mut LayeredNet<f64>, &mut Mat<f64>, f64);
+
     /// Σ g ⊙ u_L at the equilibrium.
     fn loss(n: &LayeredNet<f64>, x: &Mat<f64>, g: &Mat<f64>) -> f64 {
         let (out, _) = forward(n, x, 0.5, 200, 1e-13).unwrap();
@@ -256,7 +259,7 @@ mod tests {
             let (_, states) = forward(&n, &x, 0.5, 200, 1e-13).unwrap();
             let (dx, dg) = vjp(&n, &x, &states, &g, Backward::Implicit).unwrap();
             let h = 1e-6;
-            let central = |shift: &dyn Fn(&mut LayeredNet<f64>, &mut Mat<f64>, f64)| {
+            let central = |shift: Shift| {
                 let (mut a, mut xa) = (n.clone(), x.clone());
                 shift(&mut a, &mut xa, h);
                 let (mut b, mut xb) = (n.clone(), x.clone());
