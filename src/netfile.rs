@@ -236,8 +236,143 @@ pub fn load(path: &Path) -> Result<NetworkSpec> {
     parse(&text, path)
 }
 
+/// A network file's contents as plain lists (what the file's keys hold), for writing files and
+/// for building networks from arrays through the same parser and checks.
+#[derive(Clone, Debug)]
+pub struct RawNetwork {
+    /// `nodes`.
+    pub nodes: usize,
+    /// `activator_edges`: (a, b, conductance).
+    pub activator_edges: Vec<(usize, usize, f64)>,
+    /// `inhibitor_edges`.
+    pub inhibitor_edges: Vec<(usize, usize, f64)>,
+    /// `currents`: (node, I).
+    pub currents: Vec<(usize, f64)>,
+    /// `clamps`: (node, u, v).
+    pub clamps: Vec<(usize, f64, f64)>,
+    /// `outputs`: (node, target).
+    pub outputs: Vec<(usize, f64)>,
+    /// `[params]` (all seven values).
+    pub params: FhnParams,
+}
+
+impl RawNetwork {
+    /// The lists of a parsed network (non-zero currents only).
+    pub fn of(spec: &NetworkSpec) -> Self {
+        let net = &spec.network;
+        let edges = |g: &Graph| g.edges.iter().map(|e| (e.a, e.b, e.g)).collect();
+        Self {
+            nodes: net.n(),
+            activator_edges: edges(&net.activator),
+            inhibitor_edges: edges(&net.inhibitor),
+            currents: (0..net.n())
+                .filter(|&i| net.current[i] != 0.0)
+                .map(|i| (i, net.current[i]))
+                .collect(),
+            clamps: net.clamps.iter().map(|c| (c.node, c.u, c.v)).collect(),
+            outputs: spec
+                .cost
+                .as_ref()
+                .map(|c| {
+                    c.outputs
+                        .iter()
+                        .copied()
+                        .zip(c.targets.iter().copied())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            params: net.params,
+        }
+    }
+
+    /// The file's text; numbers in shortest round-trip form, so [`parse`] gives back exactly
+    /// these values (non-finite numbers are written as TOML's `nan`/`inf`, which [`parse`]
+    /// refuses with the entry's line).
+    pub fn to_toml(&self) -> String {
+        use std::fmt::Write;
+        let f = |x: f64| {
+            if x.is_finite() {
+                format!("{x:e}")
+            } else if x.is_nan() {
+                "nan".into()
+            } else if x > 0.0 {
+                "inf".into()
+            } else {
+                "-inf".into()
+            }
+        };
+        let mut t = format!("nodes = {}\n", self.nodes);
+        let mut list = |key: &str, items: Vec<String>| {
+            let _ = writeln!(t, "{key} = [");
+            for i in items {
+                let _ = writeln!(t, "  [{i}],");
+            }
+            let _ = writeln!(t, "]");
+        };
+        let edges = |l: &[(usize, usize, f64)]| {
+            l.iter()
+                .map(|&(a, b, g)| format!("{a}, {b}, {}", f(g)))
+                .collect()
+        };
+        list("activator_edges", edges(&self.activator_edges));
+        list("inhibitor_edges", edges(&self.inhibitor_edges));
+        list(
+            "currents",
+            self.currents
+                .iter()
+                .map(|&(n, c)| format!("{n}, {}", f(c)))
+                .collect(),
+        );
+        list(
+            "clamps",
+            self.clamps
+                .iter()
+                .map(|&(n, u, v)| format!("{n}, {}, {}", f(u), f(v)))
+                .collect(),
+        );
+        list(
+            "outputs",
+            self.outputs
+                .iter()
+                .map(|&(n, y)| format!("{n}, {}", f(y)))
+                .collect(),
+        );
+        let p = &self.params;
+        let _ = write!(
+            t,
+            "\n[params]\ntau_u = {}\ntau_v = {}\nd_u = {}\nd_v = {}\neps = {}\nalpha = {}\nbeta = {}\n",
+            f(p.tau_u),
+            f(p.tau_v),
+            f(p.d_u),
+            f(p.d_v),
+            f(p.eps),
+            f(p.alpha),
+            f(p.beta)
+        );
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_written_file_parses_back_to_the_same_network() {
+        let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/ring.toml");
+        let spec = super::load(&p).unwrap();
+        let text = super::RawNetwork::of(&spec).to_toml();
+        let back = super::parse(&text, &p).unwrap();
+        assert_eq!(back.network.activator, spec.network.activator);
+        assert_eq!(back.network.inhibitor, spec.network.inhibitor);
+        assert_eq!(back.network.current, spec.network.current);
+        assert_eq!(back.network.clamps, spec.network.clamps);
+        assert_eq!(back.network.params, spec.network.params);
+        assert_eq!(back.cost, spec.cost);
+        let mut raw = super::RawNetwork::of(&spec);
+        raw.currents.push((3, f64::NAN));
+        let e = super::parse(&raw.to_toml(), &p).unwrap_err().to_string();
+        assert!(e.contains("currents entry 2"), "{e}");
+    }
+
     use super::*;
 
     fn parse_str(s: &str) -> Result<NetworkSpec> {
