@@ -151,6 +151,16 @@ def gpu(section):
     return table("gpu_table.py", section)
 
 
+def python_overhead():
+    """results/python/overhead.json (python/bench/overhead.py)."""
+    j = json.loads((root / "results" / "python" / "overhead.json").read_text())
+    py, cli = statistics.median(j["python_examples_per_second"]), statistics.median(j["cli_examples_per_second"])
+    return (f"Median of {len(j['cli_examples_per_second'])} interleaved samples of "
+            f"{j['batches_per_sample']} batches: Python {py:,.0f} examples/s, command line {cli:,.0f} examples/s; "
+            f"median ratio Python / command line {j['median_python_over_cli']:.3f} (Python {j['python']}; "
+            f"the command line's step also applies the update).")
+
+
 blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "side_by_side": side_by_side,
           "gpu_agreement": lambda: gpu("agreement"), "gpu_speed": lambda: gpu("speed"),
           "gpu_epochs": lambda: gpu("epochs"),
@@ -159,10 +169,11 @@ blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "sid
           "deep_levers": lambda: table("deep_tables.py", "levers"),
           "circuit_small": lambda: table("circuit_table.py", "small"),
           "circuit_mnist": lambda: table("circuit_table.py", "mnist"),
-          "circuit_hardware": lambda: table("circuit_table.py", "hardware")}
+          "circuit_hardware": lambda: table("circuit_table.py", "hardware"),
+          "python_overhead": python_overhead}
 stale = []
 for doc in [root / "README.md", root / "docs" / "PERFORMANCE.md", root / "docs" / "TRAINING.md",
-            root / "docs" / "CIRCUIT.md"]:
+            root / "docs" / "CIRCUIT.md", root / "docs" / "PYTHON.md"]:
     text = doc.read_text()
     # The body never contains a closing marker, so an empty block cannot swallow the next one.
     new = re.sub(

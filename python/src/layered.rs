@@ -40,6 +40,9 @@ pub fn preset(name: &str) -> PyResult<String> {
 #[pyclass(module = "fhn_eqprop._native")]
 pub struct Layered {
     ckpt: Checkpoint,
+    /// The EqProp estimator and gradient buffers of the last `eqprop_gradients` call, kept
+    /// for the next batch of the same size and thread count (no allocation per call).
+    estimator: Option<((usize, usize), EqProp, Grads<f32>)>,
 }
 
 fn f32_mat(a: &PyReadonlyArray2<f32>) -> faer::Mat<f32> {
@@ -54,6 +57,7 @@ impl Layered {
     fn load(path: PathBuf) -> PyResult<Self> {
         Ok(Self {
             ckpt: checkpoint::load(&path).py()?,
+            estimator: None,
         })
     }
 
@@ -78,6 +82,7 @@ impl Layered {
                 net,
                 momentum,
             },
+            estimator: None,
         })
     }
 
@@ -201,7 +206,7 @@ impl Layered {
     #[pyo3(signature = (images, labels, threads=1))]
     #[allow(clippy::type_complexity)]
     fn eqprop_gradients<'py>(
-        &self,
+        &mut self,
         py: Python<'py>,
         images: PyReadonlyArray2<u8>,
         labels: PyReadonlyArray1<i64>,
@@ -229,17 +234,22 @@ impl Layered {
             pixels: ia.ncols(),
         };
         let idx: Vec<usize> = (0..split.len()).collect();
-        let (grads, stats) = py
+        let key = (idx.len(), threads.max(1));
+        let mut cached = match self.estimator.take() {
+            Some((k, est, g)) if k == key => (est, g),
+            _ => (EqProp::new(net, key.0, key.1), Grads::zeros_like(net)),
+        };
+        let stats = py
             .detach(|| {
-                let mut est = EqProp::new(net, idx.len(), threads.max(1));
-                let mut g = Grads::zeros_like(net);
-                let stats = est.estimate(net, cfg, &split, &idx, &mut g)?;
-                Ok::<_, Error>((g, stats))
+                let (est, g) = &mut cached;
+                est.weights_changed(net); // the weights may have been set since the last call
+                est.estimate(net, cfg, &split, &idx, g)
             })
             .py()?;
-        let w = grads.w.iter().map(|m| mat2(py, m)).collect();
+        let (w, b) = (cached.1.w.iter().map(|m| mat2(py, m)).collect(), cached.1.b.clone());
+        self.estimator = Some((key, cached.0, cached.1));
         let s = serde_json::json!({"errors": stats.errors, "cost": stats.cost, "residual": stats.residual});
-        Ok((w, grads.b, s.to_string()))
+        Ok((w, b, s.to_string()))
     }
 
     /// Error, cost and residual on the test or validation split of the configuration's data set

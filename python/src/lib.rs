@@ -50,12 +50,18 @@ pub(crate) fn vec1<'py>(py: Python<'py>, v: Vec<f64>) -> Bound<'py, PyArray1<f64
     PyArray1::from_vec(py, v)
 }
 
-/// A faer matrix as a 2-D numpy array (a copy; faer is column-major).
+/// A faer matrix as a 2-D numpy array: a column-by-column copy into a Fortran-ordered array
+/// (faer is column-major), no per-element indexing.
 pub(crate) fn mat2<'py, T: numpy::Element + Copy>(
     py: Python<'py>,
     m: &faer::Mat<T>,
 ) -> Bound<'py, PyArray2<T>> {
-    let a = numpy::ndarray::Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)]);
+    use numpy::ndarray::{Array2, ShapeBuilder};
+    let mut data = Vec::with_capacity(m.nrows() * m.ncols());
+    for j in 0..m.ncols() {
+        data.extend_from_slice(m.col_as_slice(j));
+    }
+    let a = Array2::from_shape_vec((m.nrows(), m.ncols()).f(), data).expect("nrows × ncols values");
     PyArray2::from_owned_array(py, a)
 }
 
