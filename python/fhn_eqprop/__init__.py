@@ -108,7 +108,11 @@ def _config_text(config: Union[str, Dict[str, Any], PathLike]) -> str:
         return json.dumps(config)
     text = os.fspath(config)
     if text.endswith(".toml"):
-        import tomllib  # Python ≥ 3.11; older: pass a dict
+        try:
+            import tomllib  # Python ≥ 3.11
+        except ImportError:  # pragma: no cover
+            raise ImportError("a TOML configuration needs Python ≥ 3.11 (tomllib); pass a dict "
+                              "(fhn_eqprop.preset(...)) instead") from None
         with open(text, "rb") as f:
             return json.dumps(tomllib.load(f))
     return text  # a preset name

@@ -12,9 +12,10 @@ from . import equilibrium as eq
 
 
 class FhnEquilibrium(torch.autograd.Function):
-    """forward(x, model, backward, beta, centered, steps, *params) → outputs of the free
-    equilibrium (B × n_L); params are W⁰, …, W^{L−1}, b¹, …, b^L. Computed in float64 on the
-    CPU; the outputs have x's dtype and device."""
+    """forward(x, model, method, beta, centered, steps, *params) → outputs of the free
+    equilibrium (B × n_L); params are W⁰, …, W^{L−1}, b¹, …, b^L; method "eqprop" or
+    "implicit". Computed in float64 on the CPU; outputs and gradients come back in the dtype and
+    on the device of the tensor they belong to."""
 
     @staticmethod
     def forward(ctx, x, model: eq.Model, method: str, beta: float, centered: bool, steps: int, *params):
@@ -23,16 +24,18 @@ class FhnEquilibrium(torch.autograd.Function):
         bs = [p.detach().cpu().double().numpy() for p in params[n:]]
         xn = x.detach().cpu().double().numpy()
         out, states = eq.forward(model, ws, bs, xn, steps=steps)
-        ctx.saved = (model, ws, bs, xn, states, method, beta, centered, x.dtype, x.device)
+        ctx.saved = (model, ws, bs, xn, states, method, beta, centered)
+        ctx.like = [x, *params]
         return torch.from_numpy(out).to(dtype=x.dtype, device=x.device)
 
     @staticmethod
     def backward(ctx, grad_out):
-        model, ws, bs, xn, states, method, beta, centered, dtype, device = ctx.saved
+        model, ws, bs, xn, states, method, beta, centered = ctx.saved
         g = grad_out.detach().cpu().double().numpy()
         dx, dw, db = eq.vjp(model, ws, bs, xn, states, g, method=method, beta=beta, centered=centered)
-        to = lambda a: torch.from_numpy(np.asarray(a)).to(dtype=dtype, device=device)
-        return (to(dx), None, None, None, None, None, *[to(a) for a in dw], *[to(a) for a in db])
+        grads = [torch.from_numpy(np.ascontiguousarray(a)).to(dtype=t.dtype, device=t.device)
+                 for a, t in zip([dx, *dw, *db], ctx.like)]
+        return (grads[0], None, None, None, None, None, *grads[1:])
 
 
 class FhnLayer(torch.nn.Module):

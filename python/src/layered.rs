@@ -223,6 +223,11 @@ impl Layered {
                 la.len()
             )));
         }
+        if classes > 256 {
+            return Err(PyValueError::new_err(format!(
+                "{classes} classes: the trainer's labels are bytes (at most 256 classes)"
+            )));
+        }
         if let Some(l) = la.iter().find(|&&l| l < 0 || l as usize >= classes) {
             return Err(PyValueError::new_err(format!(
                 "label {l} outside 0..{classes}"
@@ -246,7 +251,10 @@ impl Layered {
                 est.estimate(net, cfg, &split, &idx, g)
             })
             .py()?;
-        let (w, b) = (cached.1.w.iter().map(|m| mat2(py, m)).collect(), cached.1.b.clone());
+        let (w, b) = (
+            cached.1.w.iter().map(|m| mat2(py, m)).collect(),
+            cached.1.b.clone(),
+        );
         self.estimator = Some((key, cached.0, cached.1));
         let s = serde_json::json!({"errors": stats.errors, "cost": stats.cost, "residual": stats.residual});
         Ok((w, b, s.to_string()))

@@ -71,11 +71,26 @@ def test_a_callback_that_raises_stops_training_with_its_error(tmp_path):
 def test_ctrl_c_stops_between_batches_and_the_run_resumes(tmp_path):
     import os
     import signal
+    import threading
 
-    def interrupt(metrics):
-        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C does
+    epochs = []
+    # Ctrl-C from outside, while Rust trains (the callback only records epochs).
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        fe.train(tiny_config(epochs=200), tmp_path / "run", callback=lambda m: epochs.append(m["epoch"]))
+    timer.join()
+    assert len(epochs) < 200
+    if epochs:  # the last finished epoch's checkpoint is intact and the run resumes from it
+        assert fe.Layered.load(tmp_path / "run" / "checkpoint.safetensors").epoch == epochs[-1]
+        done = fe.train(tiny_config(epochs=epochs[-1] + 1), tmp_path / "run", resume=True)
+        assert done["epochs"] == epochs[-1] + 1
+
+
+def test_a_callback_interrupt_also_stops_training(tmp_path):
+    import os
+    import signal
 
     with pytest.raises(KeyboardInterrupt):
-        fe.train(tiny_config(epochs=3), tmp_path / "run", callback=interrupt)
+        fe.train(tiny_config(epochs=3), tmp_path / "run", callback=lambda m: os.kill(os.getpid(), signal.SIGINT))
     assert fe.Layered.load(tmp_path / "run" / "checkpoint.safetensors").epoch == 1
-    assert fe.train(tiny_config(epochs=3), tmp_path / "run", resume=True)["epochs"] == 3

@@ -3,7 +3,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
 
-from fhn_eqprop.torch import FhnLayer  # noqa: E402
+from fhn_eqprop.torch import FhnEquilibrium, FhnLayer  # noqa: E402
 
 
 @pytest.mark.parametrize("method", ["implicit", "eqprop"])
@@ -11,7 +11,12 @@ def test_gradients_match_finite_differences(method):
     gen = torch.Generator().manual_seed(0)
     layer = FhnLayer([6, 5, 3], method=method, beta=1e-4, generator=gen)
     x = torch.randn(2, 6, dtype=torch.float64, generator=gen, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda x, *p: layer(x), (x,), eps=1e-6, atol=1e-5, rtol=1e-4)
+    params = [p.detach().clone().requires_grad_(True) for p in layer.parameters()]
+
+    def f(x, *params):
+        return FhnEquilibrium.apply(x, layer.model, method, 1e-4, True, 200, *params)
+
+    assert torch.autograd.gradcheck(f, (x, *params), eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
 def test_a_small_model_learns():

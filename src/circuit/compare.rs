@@ -109,9 +109,11 @@ pub fn transient(
     Ok((times, states, run))
 }
 
-/// Centered EqProp in the circuit: the ±β nudged operating points (started from the free state)
-/// and the co-content rule, dC/dθ ≈ (∂Φ/∂θ(s⁺) − ∂Φ/∂θ(s⁻)) / 2β, with ∂Φ/∂g = ½ d_u Δu² per
-/// activator conductance, −(d_v/2ε) Δv² per inhibitor conductance, −u per current.
+/// Centered EqProp in the circuit: the operating points with the nudge conductance g_n and −g_n
+/// (started from the free state) and the co-content rule, (∂Φ/∂θ(s⁺) − ∂Φ/∂θ(s⁻)) / 2g_n, with
+/// ∂Φ/∂g = ½ d_u Δu² per activator conductance, −(d_v/2ε) Δv² per inhibitor conductance, −u per
+/// current: the gradient of ½‖u_o − y‖² (g_n plays β). For a layered nudge (g_n =
+/// 2·cost_scale·β) multiply by 2·cost_scale for the gradient of cost_scale‖u_L − y‖².
 pub fn circuit_eqprop(
     net: &FhnNetwork,
     names: &dyn NodeNames,

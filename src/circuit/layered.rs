@@ -58,7 +58,9 @@ pub struct LayeredCircuit {
 /// plus a few per neuron. Refuses networks above [`MAX_ELEMENTS`] with the count.
 pub fn check_size(net: &LayeredNet<f64>) -> Result<usize> {
     let w = &net.model.widths;
-    let weights: usize = w.windows(2).map(|p| p[0] * p[1]).sum();
+    // Coupled inhibitors carry every weight a second time.
+    let copies = 1 + usize::from(net.model.inhibitor_coupling);
+    let weights: usize = copies * w.windows(2).map(|p| p[0] * p[1]).sum::<usize>();
     let neurons: usize = w.iter().sum();
     let total = weights.saturating_add(8 * neurons);
     if total > MAX_ELEMENTS {

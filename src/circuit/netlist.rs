@@ -322,6 +322,34 @@ fn check_finite(net: &FhnNetwork, nudge: Option<&Nudge>, a: &Analyses) -> Result
         if !n.conductance.is_finite() || n.cost.targets.iter().any(|y| !y.is_finite()) {
             return bad("the nudge");
         }
+        let o = &n.cost.outputs;
+        if o.len() != n.cost.targets.len() {
+            return Err(Error::Invalid(format!(
+                "the nudge has {} outputs and {} targets",
+                o.len(),
+                n.cost.targets.len()
+            )));
+        }
+        let mut seen = vec![false; net.n()];
+        for &i in o {
+            if i >= net.n() || std::mem::replace(&mut seen[i], true) {
+                return Err(Error::Invalid(format!(
+                    "nudge output {i} is outside 0..{} or listed twice",
+                    net.n()
+                )));
+            }
+        }
+    }
+    // A resistor holds 1/g: a positive conductance so small that 1/g overflows cannot be written.
+    let p = &net.params;
+    let tiny = |g: f64| g > 0.0 && !(1.0 / g).is_finite();
+    let edges = net.activator.edges.iter().map(|e| p.d_u * e.g);
+    let inhib = net.inhibitor.edges.iter().map(|e| p.d_v / p.eps * e.g);
+    let extra = [p.alpha, nudge.map_or(0.0, |n| n.conductance)];
+    if let Some(g) = edges.chain(inhib).chain(extra).find(|&g| tiny(g)) {
+        return Err(Error::Invalid(format!(
+            "a conductance of {g:e} is too small to write as a resistance (1/g overflows)"
+        )));
     }
     if let Some(s) = &a.nodeset {
         if s.u.len() != net.n() || s.v.len() != net.n() {

@@ -69,7 +69,7 @@ pub fn available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Runs `ngspice -b -r <dir>/out.raw <dir>/deck.cir` on `deck` and reads every analysis.
+/// Runs `ngspice -n -b -r <dir>/out.raw <dir>/deck.cir` on `deck` and reads every analysis.
 /// ngspice's errors (a missing executable, a deck it rejects, an analysis that fails to
 /// converge) come back as errors with its own message.
 pub fn run(deck: &str, dir: &Path) -> Result<Run> {
@@ -80,6 +80,7 @@ pub fn run(deck: &str, dir: &Path) -> Result<Run> {
     let _ = std::fs::remove_file(&raw);
     let t0 = std::time::Instant::now();
     let out = Command::new("ngspice")
+        .arg("-n") // no user or system init file (it could change the raw file's format)
         .arg("-b")
         .arg("-r")
         .arg(&raw)
@@ -98,7 +99,10 @@ pub fn run(deck: &str, dir: &Path) -> Result<Run> {
     );
     let failed = text.lines().find(|l| {
         let l = l.trim_start().to_ascii_lowercase();
-        l.starts_with("error") || l.contains("singular matrix") || l.contains("timestep too small")
+        l.starts_with("error")
+            || l.contains("timestep too small")
+            || l.contains("iteration limit reached")
+            || l.contains("simulation(s) aborted")
     });
     if !out.status.success() || failed.is_some() {
         return Err(Error::Invalid(format!(

@@ -48,6 +48,11 @@ pub fn forward(
             w[0]
         )));
     }
+    if !(dt > 0.0 && dt.is_finite() && tol > 0.0 && tol.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "dt = {dt} and tol = {tol} must be finite and > 0"
+        )));
+    }
     let off = node_offsets(w);
     let last = w.len() - 1;
     let mut out = Mat::zeros(w[last], x.ncols());
@@ -99,6 +104,22 @@ pub fn vjp(
 ) -> Result<(Mat<f64>, Grads<f64>)> {
     let w = &net.model.widths;
     let (off, last) = (node_offsets(w), w.len() - 1);
+    if x.nrows() != w[0] {
+        return Err(Error::Invalid(format!(
+            "the input has {} rows, the network {} inputs",
+            x.nrows(),
+            w[0]
+        )));
+    }
+    let nodes = off[last + 1] + usize::from(net.model.leak != 0.0);
+    if let Some(b) = states
+        .iter()
+        .position(|s| s.u.len() != nodes || s.v.len() != nodes)
+    {
+        return Err(Error::Invalid(format!(
+            "equilibrium {b} does not belong to this network ({nodes} nodes)"
+        )));
+    }
     if grad_out.nrows() != w[last] || grad_out.ncols() != x.ncols() || states.len() != x.ncols() {
         return Err(Error::Invalid(format!(
             "grad_out is {}×{}, the outputs {}×{}",

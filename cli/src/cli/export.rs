@@ -97,46 +97,20 @@ fn spice(a: SpiceArgs) -> Result<()> {
             )))
         }
     };
-    let decks = if a.file.extension().is_some_and(|e| e == "safetensors") {
-        checkpoint_decks(&a)?
-    } else {
-        network_deck(&a)?
-    };
+    // One deck at a time: built, written, checked and dropped (a checkpoint's decks are large).
     let mut report = Vec::new();
-    for d in &decks {
-        let ours = match (&d.start, a.nodeset || a.check) {
-            (_, false) => None,
-            (Some(start), true) => Some(polish(&d.net, start, d.nudge.as_ref())?),
-            (None, true) => Some(model_steady(&d.net, d.nudge.as_ref())?),
-        };
-        let analyses = Analyses {
-            op: true,
-            nodeset: ours.clone().filter(|_| a.nodeset),
-            tran,
-            reltol: 0.0,
-        };
-        let title = match &d.info {
-            Value::String(s) => s.clone(),
-            info => format!("{} {info}", a.file.display()),
-        };
-        let text = netlist(
-            &d.net,
-            d.names.as_ref(),
-            d.nudge.as_ref(),
-            &analyses,
-            &title,
-        )?;
-        fhn_eqprop::io::write_atomic(&d.path, text.as_bytes())?;
-        let counts = count(&d.net, d.nudge.as_ref());
-        let mut entry =
-            json!({"deck": d.path, "elements": counts.total(), "counts": counts, "input": d.info});
-        if let (true, Some(ours)) = (a.check, ours) {
-            entry["check"] = check(d, &ours)?;
-        }
+    let mut each = |d: Deck| -> Result<()> {
+        let entry = process(&a, &d, tran)?;
         if !a.json {
             summarise(&entry);
         }
         report.push(entry);
+        Ok(())
+    };
+    if a.file.extension().is_some_and(|e| e == "safetensors") {
+        checkpoint_decks(&a, &mut each)?;
+    } else {
+        each(network_deck(&a)?)?;
     }
     if a.check {
         let path = PathBuf::from(format!("{}.check.json", a.out.display()));
@@ -149,6 +123,41 @@ fn spice(a: SpiceArgs) -> Result<()> {
         print_json(&report)?;
     }
     Ok(())
+}
+
+/// Writes one deck (our steady state as `.nodeset` when asked) and, with `--check`, compares
+/// ngspice's operating points with our steady state.
+fn process(a: &SpiceArgs, d: &Deck, tran: Option<(f64, f64)>) -> Result<Value> {
+    let ours = match (&d.start, a.nodeset || a.check) {
+        (_, false) => None,
+        (Some(start), true) => Some(polish(&d.net, start, d.nudge.as_ref())?),
+        (None, true) => Some(model_steady(&d.net, d.nudge.as_ref())?),
+    };
+    let analyses = Analyses {
+        op: true,
+        nodeset: ours.clone().filter(|_| a.nodeset),
+        tran,
+        reltol: 0.0,
+    };
+    let title = match &d.info {
+        Value::String(s) => s.clone(),
+        info => format!("{} {info}", a.file.display()),
+    };
+    let text = netlist(
+        &d.net,
+        d.names.as_ref(),
+        d.nudge.as_ref(),
+        &analyses,
+        &title,
+    )?;
+    fhn_eqprop::io::write_atomic(&d.path, text.as_bytes())?;
+    let counts = count(&d.net, d.nudge.as_ref());
+    let mut entry =
+        json!({"deck": d.path, "elements": counts.total(), "counts": counts, "input": d.info});
+    if let (true, Some(ours)) = (a.check, ours) {
+        entry["check"] = check(d, &ours)?;
+    }
+    Ok(entry)
 }
 
 fn summarise(e: &Value) {
@@ -187,9 +196,10 @@ fn summarise(e: &Value) {
 fn check(d: &Deck, ours: &State) -> Result<Value> {
     let dir = std::env::temp_dir().join(format!("fhn-export-{}", std::process::id()));
     let nudge = d.nudge.as_ref();
-    let (from_ours, run) = operating_point(&d.net, d.names.as_ref(), nudge, Some(ours), &dir)?;
-    let (from_zero, run0) = operating_point(&d.net, d.names.as_ref(), nudge, None, &dir)?;
+    let from_ours = operating_point(&d.net, d.names.as_ref(), nudge, Some(ours), &dir);
+    let from_zero = operating_point(&d.net, d.names.as_ref(), nudge, None, &dir);
     let _ = std::fs::remove_dir_all(&dir);
+    let (from_ours, run) = from_ours?;
     let out = |s: &State| d.outputs.iter().map(|&o| s.u[o]).collect::<Vec<_>>();
     let argmax = |s: &State| {
         out(s)
@@ -213,14 +223,18 @@ fn check(d: &Deck, ours: &State) -> Result<Value> {
     Ok(json!({
         "model": {"class": argmax(ours), "residual": residual(ours), "stable": stable(ours)},
         "from_model_state": versus(&from_ours),
-        "from_zero": versus(&from_zero),
+        // Newton from zero may fail where Newton from our state does not: a finding, not an error.
+        "from_zero": match &from_zero {
+            Ok((s, _)) => versus(s),
+            Err(e) => json!({"error": e.to_string()}),
+        },
         "ngspice_seconds": run.elapsed_seconds,
-        "ngspice_seconds_from_zero": run0.elapsed_seconds,
-        "ngspice_memory_mb": run.max_memory_mb.zip(run0.max_memory_mb).map(|(a, b)| a.max(b)),
+        "ngspice_seconds_from_zero": from_zero.as_ref().ok().and_then(|r| r.1.elapsed_seconds),
+        "ngspice_memory_mb": run.max_memory_mb,
     }))
 }
 
-fn network_deck(a: &SpiceArgs) -> Result<Vec<Deck>> {
+fn network_deck(a: &SpiceArgs) -> Result<Deck> {
     let spec = netfile::load(&a.file)?;
     let nudge = match (a.nudge, spec.cost) {
         (Some(beta), Some(cost)) => Some(Nudge {
@@ -235,7 +249,7 @@ fn network_deck(a: &SpiceArgs) -> Result<Vec<Deck>> {
         }
         _ => None,
     };
-    Ok(vec![Deck {
+    Ok(Deck {
         net: spec.network,
         names: Box::new(Indexed),
         nudge,
@@ -243,7 +257,7 @@ fn network_deck(a: &SpiceArgs) -> Result<Vec<Deck>> {
         outputs: vec![],
         start: None,
         info: json!(a.file),
-    }])
+    })
 }
 
 /// `7`, `0..10` or `1,5,9`, each below `len`.
@@ -283,7 +297,7 @@ fn numbered(out: &Path, i: usize) -> PathBuf {
     out.with_file_name(format!("{stem}-{i}{ext}"))
 }
 
-fn checkpoint_decks(a: &SpiceArgs) -> Result<Vec<Deck>> {
+fn checkpoint_decks(a: &SpiceArgs, each: &mut dyn FnMut(Deck) -> Result<()>) -> Result<()> {
     let c = checkpoint::load(&a.file)?;
     let net = c.net.to_f64();
     fhn_eqprop::circuit::layered::check_size(&net)?;
@@ -291,7 +305,6 @@ fn checkpoint_decks(a: &SpiceArgs) -> Result<Vec<Deck>> {
     let inputs = parse_inputs(&a.input, data.test.len())?;
     let scale = c.config.data.input_scale / 255.0;
     let t = &c.config.training;
-    let mut decks = Vec::new();
     for &i in &inputs {
         let x: Vec<f64> = data
             .test
@@ -309,15 +322,19 @@ fn checkpoint_decks(a: &SpiceArgs) -> Result<Vec<Deck>> {
             .map(|beta| circuit.nudge(label, t.target_on, t.target_off, t.cost_scale, beta));
         // The trainer's own evaluation (f32, its solver and steps) of this one image.
         let trained = evaluate(&c.net, &c.config, &data.test.slice(i..i + 1), 1)?;
-        decks.push(Deck {
-            path: if inputs.len() == 1 { a.out.clone() } else { numbered(&a.out, i) },
+        each(Deck {
+            path: if inputs.len() == 1 {
+                a.out.clone()
+            } else {
+                numbered(&a.out, i)
+            },
             outputs: circuit.outputs,
             start,
             names: Box::new(circuit.names),
             net: circuit.net,
             nudge,
             info: json!({"test_image": i, "label": label, "trained_model_correct": trained.error == 0.0}),
-        });
+        })?;
     }
-    Ok(decks)
+    Ok(())
 }

@@ -22,7 +22,7 @@ pub struct HardwareArgs {
     /// Bits per conductance (sign included), 2 to 16.
     #[arg(long, value_delimiter = ',', default_value = "2,3,4,5,6,7,8")]
     bits: Vec<u32>,
-    /// Relative device mismatch σ (0 to 1).
+    /// Relative device mismatch σ (0 to 0.3: beyond, 1 + σz turns some conductances' signs).
     #[arg(
         long,
         value_delimiter = ',',
@@ -46,8 +46,8 @@ pub fn hardware(a: HardwareArgs) -> Result<()> {
     if let Some(b) = a.bits.iter().find(|b| !(2..=16).contains(*b)) {
         return Err(Error::Invalid(format!("--bits {b}: from 2 to 16")));
     }
-    if let Some(s) = a.sigmas.iter().find(|s| !(0.0..=1.0).contains(*s)) {
-        return Err(Error::Invalid(format!("--sigmas {s}: from 0 to 1")));
+    if let Some(s) = a.sigmas.iter().find(|s| !(0.0..=0.3).contains(*s)) {
+        return Err(Error::Invalid(format!("--sigmas {s}: from 0 to 0.3")));
     }
     if !(1..=100).contains(&a.draws) {
         return Err(Error::Invalid(format!(
