@@ -129,4 +129,46 @@ state (layer 0 clamped to the encoded image, the prediction read from the steady
 
 TXT
 python3 scripts/echo_table.py training results/hamiltonian/echo-vs-eqprop
+cat <<'TXT'
+
+## The network as a circuit (docs/CIRCUIT.md, files in `results/circuit/`)
+
+ngspice against our steady states on the example networks:
+
+TXT
+python3 scripts/circuit_table.py small
+cat <<'TXT'
+
+The `quick` network (784-500-10) in ngspice for the first 10 test digits
+(`fhn export spice results/circuit/quick-s1/best.safetensors --input 0..10 -o results/circuit/mnist-quick/net.cir --check`;
+timed while two other jobs shared the 2 cores):
+
+TXT
+python3 scripts/circuit_table.py mnist
+cat <<'TXT'
+
+What hardware would do to it (`fhn hardware results/circuit/quick-s1/best.safetensors --out results/circuit/quick-s1/hardware --threads 1`):
+
+TXT
+python3 scripts/circuit_table.py hardware
+cat <<'TXT'
+
+## Python (docs/PYTHON.md, files in `results/python/`)
+
+TXT
+python3 - <<'PY'
+import json
+from pathlib import Path
+b = json.loads(Path("results/python/build.json").read_text())
+o = json.loads(Path("results/python/overhead.json").read_text())
+m = json.loads(Path("results/python/mnist_fhn_layer.json").read_text())
+print(f"- `python/bench/build_time.sh`: `pip install ./python` {b['pip_install_python_seconds']:.0f} s after the "
+      f"library's release build (fresh environment {b['environment_seconds']:.0f} s; load average {b['load_average_at_end']}).")
+print(f"- `python/bench/overhead.py`: the EqProp step on a batch of 32 from Python vs `fhn bench-step`, "
+      f"median ratio {o['median_python_over_cli']:.3f} over {len(o['cli_examples_per_second'])} interleaved samples.")
+e = m["epochs"][-1]
+print(f"- `python/examples/mnist_fhn_layer.py` (PyTorch, read-in + `FhnLayer([64, 32, 10])` trained through EqProp, "
+      f"{m['args']['train']} training images): test error {100 * e['test_error']:.2f} % after {e['epoch']} epochs "
+      f"({e['seconds']:.0f} s on a shared core).")
+PY
 } > results/README.md

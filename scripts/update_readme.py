@@ -161,6 +161,29 @@ def python_overhead():
             f"the command line's step also applies the update).")
 
 
+def python_build():
+    """results/python/build.json (python/bench/build_time.sh)."""
+    j = json.loads((root / "results" / "python" / "build.json").read_text())
+    return (f"`python/bench/build_time.sh`: a fresh environment with maturin, numpy and pytest took "
+            f"{j['environment_seconds']:.0f} s, then `pip install ./python` {j['pip_install_python_seconds']:.0f} s "
+            f"(PyO3 and the bindings compiled, the library's release build already there; Python {j['python']}, "
+            f"{j['cores']} cores, load average {j['load_average_at_end']} at the end"
+            + (": other runs shared the machine, an upper bound)." if j["load_average_at_end"] > 2.5 else ")."))
+
+
+def python_mnist():
+    """results/python/mnist_fhn_layer.json (python/examples/mnist_fhn_layer.py)."""
+    j = json.loads((root / "results" / "python" / "mnist_fhn_layer.json").read_text())
+    a = j["args"]
+    rows = ["| epoch | train loss | train error | test error | seconds |", "|---|---|---|---|---|"]
+    for e in j["epochs"]:
+        rows.append(f"| {e['epoch']} | {e['train_loss']:.3f} | {100 * e['train_error']:.2f} % | "
+                    f"{100 * e['test_error']:.2f} % | {e['seconds']:.0f} |")
+    return (f"`python python/examples/mnist_fhn_layer.py --train {a['train']} --epochs {a['epochs']} "
+            f"--test {a['test']}` (β = {a['beta']}, batch {a['batch']}; test error on the first "
+            f"{a['test']} test images):\n\n" + "\n".join(rows))
+
+
 blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "side_by_side": side_by_side,
           "gpu_agreement": lambda: gpu("agreement"), "gpu_speed": lambda: gpu("speed"),
           "gpu_epochs": lambda: gpu("epochs"),
@@ -170,7 +193,8 @@ blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "sid
           "circuit_small": lambda: table("circuit_table.py", "small"),
           "circuit_mnist": lambda: table("circuit_table.py", "mnist"),
           "circuit_hardware": lambda: table("circuit_table.py", "hardware"),
-          "python_overhead": python_overhead}
+          "python_overhead": python_overhead, "python_mnist": python_mnist,
+          "python_build": python_build}
 stale = []
 for doc in [root / "README.md", root / "docs" / "PERFORMANCE.md", root / "docs" / "TRAINING.md",
             root / "docs" / "CIRCUIT.md", root / "docs" / "PYTHON.md"]:
