@@ -68,7 +68,18 @@ def test_a_callback_that_raises_stops_training_with_its_error(tmp_path):
     assert summary["epochs"] == 2
 
 
-def test_ctrl_c_stops_between_batches_and_the_run_resumes(tmp_path):
+@pytest.fixture
+def ctrl_c():
+    """Python's own Ctrl-C handler, also where SIGINT is ignored (a job started in the background
+    inherits SIG_IGN, and Python then leaves it so)."""
+    import signal
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_stops_between_batches_and_the_run_resumes(tmp_path, ctrl_c):
     import os
     import signal
     import threading
@@ -87,7 +98,7 @@ def test_ctrl_c_stops_between_batches_and_the_run_resumes(tmp_path):
         assert done["epochs"] == epochs[-1] + 1
 
 
-def test_a_callback_interrupt_also_stops_training(tmp_path):
+def test_a_callback_interrupt_also_stops_training(tmp_path, ctrl_c):
     import os
     import signal
 
