@@ -345,5 +345,23 @@ mod tests {
             centered: true,
         };
         assert!(vjp(&n, &x, &st, &Mat::zeros(3, 1), bad).is_err());
+        let g = Mat::zeros(3, 1);
+        assert!(vjp(&n, &x, &st, &g, Backward::Implicit).is_ok());
+        // Each check alone: an input of the wrong width, states of another network, v of the
+        // wrong length, a cotangent of the wrong batch size, a missing state.
+        assert!(vjp(&n, &Mat::zeros(4, 1), &st, &g, Backward::Implicit).is_err());
+        let short = vec![State {
+            u: vec![0.0; 3],
+            v: vec![0.0; 3],
+        }];
+        assert!(vjp(&n, &x, &short, &g, Backward::Implicit).is_err());
+        let mut half = st.clone();
+        half[0].v.pop();
+        assert!(vjp(&n, &x, &half, &g, Backward::Implicit).is_err());
+        assert!(vjp(&n, &x, &st, &Mat::zeros(3, 2), Backward::Implicit).is_err());
+        let x2 = Mat::from_fn(5, 2, |i, _| i as f64 * 0.1);
+        assert!(vjp(&n, &x2, &st, &Mat::zeros(3, 2), Backward::Implicit).is_err());
+        assert!(forward(&n, &x, 0.0, 10, 1e-9).is_err());
+        assert!(forward(&n, &x, 0.5, 10, f64::NAN).is_err());
     }
 }

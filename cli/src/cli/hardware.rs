@@ -117,7 +117,7 @@ fn plots(a: &HardwareArgs, rows: &[HardwareRow]) -> Result<()> {
             },
             flat(xs),
         ],
-        true,
+        false,
     )?;
     let mean: Vec<(f64, f64)> = a
         .sigmas
@@ -144,6 +144,6 @@ fn plots(a: &HardwareArgs, rows: &[HardwareRow]) -> Result<()> {
             },
             flat(xs),
         ],
-        true,
+        false,
     )
 }
