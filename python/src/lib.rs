@@ -8,6 +8,7 @@ use numpy::{PyArray1, PyArray2, PyReadonlyArray2};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+mod equilibrium;
 mod layered;
 mod network;
 
@@ -76,10 +77,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<network::Network>()?;
     m.add_class::<layered::Layered>()?;
-    m.add_class::<layered::Equilibria>()?;
+    m.add_class::<equilibrium::Equilibria>()?;
     m.add_function(wrap_pyfunction!(layered::preset, m)?)?;
     m.add_function(wrap_pyfunction!(layered::train, m)?)?;
-    m.add_function(wrap_pyfunction!(layered::equilibrium_forward, m)?)?;
-    m.add_function(wrap_pyfunction!(layered::equilibrium_vjp, m)?)?;
+    m.add_function(wrap_pyfunction!(equilibrium::equilibrium_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(equilibrium::equilibrium_vjp, m)?)?;
     Ok(())
 }
