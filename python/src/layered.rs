@@ -3,7 +3,7 @@
 
 use crate::{json, mat2, OrPy};
 use fhn_eqprop::data::Split;
-use fhn_eqprop::layered::{Grads, LayeredNet, Phase};
+use fhn_eqprop::layered::{Grads, Phase};
 use fhn_eqprop::train::checkpoint::{self, Checkpoint};
 use fhn_eqprop::train::config::TrainConfig;
 use fhn_eqprop::train::estimate::{EqProp, GradientEstimator};
@@ -12,7 +12,6 @@ use fhn_eqprop::{Error, Result};
 use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use rand::SeedableRng;
 use std::path::{Path, PathBuf};
 
 /// A configuration from JSON text (a dict from Python) or a preset name.
@@ -62,14 +61,7 @@ impl Layered {
     #[staticmethod]
     fn create(config_json: &str) -> PyResult<Self> {
         let cfg = config(config_json)?;
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-        let net = LayeredNet::random(
-            cfg.model.clone(),
-            cfg.init.scale,
-            cfg.init.fan_in_scaling,
-            &mut rng,
-        )
-        .py()?;
+        let net = cfg.initial_net().py()?;
         let momentum = Grads::zeros_like(&net);
         Ok(Self {
             ckpt: Checkpoint {

@@ -37,7 +37,7 @@ pub fn model_steady(net: &FhnNetwork, nudge: Option<&Nudge>) -> Result<State> {
 }
 
 /// Newton from `start` to ‖∂Φ‖∞ ≤ 1e-13: the steady state next to a state the model computed
-/// (e.g. [`super::layered::model_state`]), free or nudged.
+/// (e.g. [`crate::layered::LayeredNet::relaxed_graph_state`]), free or nudged.
 pub fn polish(net: &FhnNetwork, start: &State, nudge: Option<&Nudge>) -> Result<State> {
     let mut s = start.clone();
     newton(

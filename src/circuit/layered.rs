@@ -2,10 +2,9 @@
 //! ([`LayeredNet::as_graph`]) with the input clamped, named by layer and neuron.
 
 use super::netlist::{NodeNames, Nudge, MAX_ELEMENTS};
-use crate::layered::{node_offsets, LayeredNet, Phase, Solver};
-use crate::network::{Cost, FhnNetwork, State};
+use crate::layered::{node_offsets, LayeredNet};
+use crate::network::{Cost, FhnNetwork};
 use crate::{Error, Result};
-use faer::{Mat, Par};
 
 /// Node names of the graph view: `<l>_<k>` for neuron k of layer l (activator `u1_17`,
 /// inhibitor `v1_17`), `gnd` for the leak's reference node (held at 0 V).
@@ -111,38 +110,4 @@ impl LayeredCircuit {
             conductance: 2.0 * cost_scale * beta,
         }
     }
-}
-
-/// The free state the layered model itself computes for input `x` (`steps` steps of `solver`
-/// with step `dt` from rest, in f64), as a state of [`layered_circuit`]'s network (same node
-/// numbering): the start from which [`super::compare::polish`] finds the equilibrium the
-/// trained model uses where several exist, far faster than time stepping the stiff graph.
-pub fn model_state(
-    net: &LayeredNet<f64>,
-    x: &[f64],
-    solver: Solver,
-    dt: f64,
-    steps: usize,
-) -> Result<State> {
-    let c = layered_circuit(net, x)?;
-    let mut st = net.init_state(Mat::from_fn(x.len(), 1, |i, _| x[i]));
-    let mut ws = net.workspace(1);
-    let phase = Phase {
-        nudge: None,
-        dt,
-        max_steps: steps.max(1),
-        tol: 0.0,
-        solver,
-    };
-    net.prepare_input(&st, &mut ws, Par::Seq);
-    net.relax(&mut st, &mut ws, phase, Par::Seq)?;
-    let mut s = c.net.initial_state();
-    let off = node_offsets(&net.model.widths);
-    for l in 1..net.model.widths.len() {
-        for k in 0..net.model.widths[l] {
-            s.u[off[l] + k] = st.u[l][(k, 0)];
-            s.v[off[l] + k] = st.v[l][(k, 0)];
-        }
-    }
-    Ok(s)
 }

@@ -9,12 +9,12 @@
 //! ½ d_u G⁰_kj (x_j − u_k)², so ∂Φ/∂x_j = d_u Σ_k G⁰_kj (x_j − u_k) (x's own F terms do not
 //! depend on the state and cancel).
 
-use super::{node_offsets, Grads, LayeredNet, Phase, Solver};
+use super::{node_offsets, Grads, LayeredNet, Solver};
 use crate::eqprop::implicit_gradient_for;
 use crate::network::{FhnNetwork, State};
 use crate::solvers::{default_linear_solve, newton};
 use crate::{Error, Result};
-use faer::{Mat, Par};
+use faer::Mat;
 
 /// How the backward pass estimates the gradient.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -65,24 +65,7 @@ pub fn forward(
             )));
         }
         let g = net.as_graph(&xb)?;
-        let mut st = net.init_state(Mat::from_fn(xb.len(), 1, |i, _| xb[i]));
-        let mut ws = net.workspace(1);
-        let phase = Phase {
-            nudge: None,
-            dt,
-            max_steps: steps.max(1),
-            tol: 0.0,
-            solver: Solver::Jacobi,
-        };
-        net.prepare_input(&st, &mut ws, Par::Seq);
-        net.relax(&mut st, &mut ws, phase, Par::Seq)?;
-        let mut s = g.initial_state();
-        for l in 1..=last {
-            for k in 0..w[l] {
-                s.u[off[l] + k] = st.u[l][(k, 0)];
-                s.v[off[l] + k] = st.v[l][(k, 0)];
-            }
-        }
+        let mut s = net.relaxed_graph_state(&xb, Solver::Jacobi, dt, steps)?;
         newton(&g, &mut s, None, tol, 50)?;
         for k in 0..w[last] {
             out[(k, b)] = s.u[off[last] + k];

@@ -118,6 +118,18 @@ pub struct TrainConfig {
 pub use super::presets::PRESETS;
 
 impl TrainConfig {
+    /// The network a new run starts from: `init` applied with the run's seed.
+    pub fn initial_net(&self) -> Result<crate::layered::LayeredNet<f32>> {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
+        crate::layered::LayeredNet::random(
+            self.model.clone(),
+            self.init.scale,
+            self.init.fan_in_scaling,
+            &mut rng,
+        )
+    }
+
     /// Parses a TOML configuration; errors name the file and line.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
         let cfg: Self = toml::from_str(text).map_err(|e| Error::Parse {

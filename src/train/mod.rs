@@ -41,7 +41,6 @@ pub use estimate::{BatchStats, GradientEstimator};
 pub use eval::{evaluate, load_data, load_dataset, Evaluation};
 pub use observe::{Flow, Observer, Progress};
 pub use optim::Optimizer;
-use rand::SeedableRng;
 pub use reduce::GradientReducer;
 use run_dir::{keep_metrics_through, RunLock};
 pub use run_dir::{plot_curves, read_metrics, EpochMetrics, RunSummary};
@@ -120,13 +119,7 @@ impl Trainer {
                     dir.display()
                 )));
             }
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-            let net = LayeredNet::random(
-                cfg.model.clone(),
-                cfg.init.scale,
-                cfg.init.fan_in_scaling,
-                &mut rng,
-            )?;
+            let net = cfg.initial_net()?;
             let m = Grads::zeros_like(&net);
             (cfg, net, m, 0, 1.0)
         };

@@ -138,7 +138,7 @@ fn evaluation_counts_errors_and_costs_of_every_example() {
     let mut cfg = small_config();
     cfg.training.eval_batch_size = 10;
     let data = synthetic_data(16, 3);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(4);
     let net = LayeredNet::<f32>::random(cfg.model.clone(), 1.0, true, &mut rng).unwrap();
     let e = evaluate(&net, &cfg, &data.test, 3).unwrap();
     let t = &cfg.training;

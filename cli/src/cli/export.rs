@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use fhn_eqprop::circuit::compare::{
     flat, model_steady, operating_point, polish, relative_difference,
 };
-use fhn_eqprop::circuit::layered::{layered_circuit, model_state};
+use fhn_eqprop::circuit::layered::layered_circuit;
 use fhn_eqprop::circuit::netlist::count;
 use fhn_eqprop::circuit::{netlist, Analyses, Indexed, NodeNames, Nudge};
 use fhn_eqprop::network::{FhnNetwork, State};
@@ -314,7 +314,7 @@ fn checkpoint_decks(a: &SpiceArgs, each: &mut dyn FnMut(Deck) -> Result<()>) -> 
             .collect();
         let circuit = layered_circuit(&net, &x)?;
         let start = (a.check || a.nodeset)
-            .then(|| model_state(&net, &x, t.solver, t.dt, t.eval_steps))
+            .then(|| net.relaxed_graph_state(&x, t.solver, t.dt, t.eval_steps))
             .transpose()?;
         let label = data.test.labels[i] as usize;
         let nudge = a
