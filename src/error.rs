@@ -53,6 +53,10 @@ pub enum Error {
     /// Training was stopped between batches by an observer (e.g. Ctrl-C in a caller).
     #[error("interrupted: {0}")]
     Interrupted(String),
+    /// Another process of a multi-process job failed (its rank and error), or the processes
+    /// disagree; every process stops with it.
+    #[error("distributed: {0}")]
+    Distributed(String),
 }
 
 impl Error {

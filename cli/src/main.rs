@@ -28,6 +28,9 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Layer-wise (Hamiltonian) inference: forward recursion vs steady state, stable sweep.
     Hamiltonian(cli::hamiltonian::HamiltonianArgs),
+    /// Run a sweep (a grid or list of configurations × seeds, each a run folder) and gather
+    /// its table; shares the runs among MPI ranks or Slurm array tasks, and resumes.
+    Sweep(cli::sweep::SweepArgs),
     /// Evaluate a checkpoint on the test (or validation) split.
     Eval(cli::train::EvalArgs),
     /// Gradient quality of a checkpoint: the trainer's EqProp estimate vs the exact gradient,
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cli::physics::simulate(a),
         Command::Check(a) => cli::physics::check(a),
         Command::Train(a) => cli::train::train(a),
+        Command::Sweep(a) => cli::sweep::sweep(a),
         Command::Eval(a) => cli::train::eval(a),
         Command::Probe(a) => cli::train::probe(a),
         Command::Hamiltonian(a) => cli::hamiltonian::hamiltonian(a),
@@ -73,7 +77,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            if !cli::errors_are_quiet() {
+                let _ = writeln!(std::io::stderr(), "error: {e}");
+            }
             ExitCode::from(1)
         }
     }

@@ -97,6 +97,55 @@ impl<T: Real> Grads<T> {
         self.w.iter_mut().for_each(|w| w.fill(T::zero()));
         self.b.iter_mut().for_each(|b| b.fill(T::zero()));
     }
+
+    /// Entries in all (weights and biases).
+    pub fn len(&self) -> usize {
+        let w: usize = self.w.iter().map(|w| w.nrows() * w.ncols()).sum();
+        w + self.b.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes every entry to `out` (length [`Grads::len`]): each weight matrix column by
+    /// column, then the biases; [`Grads::read_from`] is the inverse.
+    pub fn write_to(&self, out: &mut [T]) {
+        assert_eq!(out.len(), self.len(), "flat gradient length");
+        let mut at = 0;
+        for w in &self.w {
+            for j in 0..w.ncols() {
+                for i in 0..w.nrows() {
+                    out[at] = w[(i, j)];
+                    at += 1;
+                }
+            }
+        }
+        for b in &self.b {
+            out[at..at + b.len()].copy_from_slice(b);
+            at += b.len();
+        }
+    }
+
+    /// Sets every entry from `flat`, laid out as [`Grads::write_to`] writes it.
+    pub fn read_from(&mut self, flat: &[T]) {
+        assert_eq!(flat.len(), self.len(), "flat gradient length");
+        let mut at = 0;
+        for w in self.w.iter_mut() {
+            for j in 0..w.ncols() {
+                for i in 0..w.nrows() {
+                    w[(i, j)] = flat[at];
+                    at += 1;
+                }
+            }
+        }
+        for b in self.b.iter_mut() {
+            let n = b.len();
+            b.copy_from_slice(&flat[at..at + n]);
+            at += n;
+        }
+    }
 }
 
 /// Preallocated buffers for relaxation (nothing is allocated per step).

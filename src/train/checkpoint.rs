@@ -117,14 +117,21 @@ pub fn save(path: &Path, c: &Checkpoint) -> Result<()> {
 /// Reads a checkpoint; every inconsistency is reported with the file's name.
 pub fn load(path: &Path) -> Result<Checkpoint> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    from_bytes(&bytes, path)
+}
+
+/// A checkpoint from the bytes [`to_bytes`] wrote; errors name `origin` (a file, or where the
+/// bytes came from).
+pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Checkpoint> {
+    let path = origin;
     let bad = |msg: String| Error::Parse {
         path: path.into(),
         line: None,
         msg,
     };
-    let st = SafeTensors::deserialize(&bytes)
+    let st = SafeTensors::deserialize(bytes)
         .map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
-    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let meta = meta
         .metadata()
         .clone()

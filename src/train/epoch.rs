@@ -1,10 +1,11 @@
 //! The epoch loop of [`Trainer`]: minibatches, evaluation, the checkpoint and the outputs of
 //! each epoch; `fit` runs the remaining epochs. Also the benchmark's and cross-checks' steps.
 
-use super::estimate::{self, BatchStats};
+use super::eval::evaluate_part;
 use super::run_dir::summarise;
 use super::shards::Shards;
-use super::{checkpoint, evaluate, optim, probe, EpochMetrics, Progress, RunSummary, Trainer};
+use super::{checkpoint, evaluate, optim, probe, reduce, EpochMetrics, Evaluation, Progress};
+use super::{RunSummary, Trainer};
 use crate::error::{Error, Result};
 use checkpoint::Checkpoint;
 use faer::Mat;
@@ -29,19 +30,14 @@ impl Trainer {
             return self.run_epoch_device(epoch, &order);
         }
         let batches = order.len() / bs;
-        let mut est = estimate::estimator(&self.cfg, &self.net, bs, self.threads);
+        let mut est = self.estimator(bs);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
-        est.take_steps();
         let mut relax_steps = 0.0;
         let start = Instant::now();
         for k in 0..batches {
             let idx = &order[k * bs..(k + 1) * bs];
-            let BatchStats {
-                errors: e,
-                cost: c,
-                residual: r,
-            } = self
+            let stats = self
                 .train_batch(&mut *est, idx, &mut ratios)
                 .map_err(|e| match e {
                     Error::Diverged(m) => Error::Diverged(format!("epoch {epoch}, batch {k}: {m}")),
@@ -57,10 +53,10 @@ impl Trainer {
                     "epoch {epoch}, batch {k}: non-finite weights after the update"
                 )));
             }
-            errors += e;
-            cost += c;
-            residual += r;
-            relax_steps += est.take_steps();
+            errors += stats.errors;
+            cost += stats.cost;
+            residual += stats.residual;
+            relax_steps += stats.steps_per_shard();
             seen += bs;
             let p = Progress {
                 epoch,
@@ -73,8 +69,8 @@ impl Trainer {
             self.progress(&p, (k + 1) % (batches / 10).max(1) == 0 && k + 1 < batches)?;
         }
         let secs = start.elapsed().as_secs_f64();
-        let val = evaluate(&self.net, &self.cfg, &self.data.val, self.threads)?;
-        let test = evaluate(&self.net, &self.cfg, &self.data.test, self.threads)?;
+        let val = self.evaluate_split(false)?;
+        let test = self.evaluate_split(true)?;
         let m = EpochMetrics {
             epoch,
             train_error: errors as f64 / seen.max(1) as f64,
@@ -89,12 +85,37 @@ impl Trainer {
             train_seconds: secs,
             examples_per_second: seen as f64 / secs,
             relax_steps: relax_steps / batches.max(1) as f64,
-            gradient_quality: self.probe()?,
+            // The probe's figures are the leader's to report.
+            gradient_quality: if self.is_leader() {
+                self.probe()?
+            } else {
+                None
+            },
         };
         self.epoch = epoch;
         self.lr_scale *= self.cfg.training.lr_decay;
         self.commit_epoch(&m)?;
         Ok(m)
+    }
+
+    /// The free-phase evaluation on the validation (or test) split, each process evaluating
+    /// its part of every batch.
+    fn evaluate_split(&mut self, test: bool) -> Result<Evaluation> {
+        let (rank, ranks) = self.reducer.place();
+        let split = if test {
+            &self.data.test
+        } else {
+            &self.data.val
+        };
+        if ranks == 1 {
+            return evaluate(&self.net, &self.cfg, split, self.threads);
+        }
+        let local = evaluate_part(&self.net, &self.cfg, split, self.threads, rank, ranks);
+        let all = self.reducer.gather(local)?;
+        Ok(Evaluation::from_batches(
+            &reduce::merge_in_order(&all)?,
+            split.len(),
+        ))
     }
 
     /// Gradient quality on the first `probe_examples` training examples (None when 0).
@@ -119,8 +140,11 @@ impl Trainer {
     }
 
     /// Persists an epoch: checkpoint first (atomic), then its log line, then the observers
-    /// (metrics.jsonl, figures).
+    /// (metrics.jsonl, figures). A follower writes nothing.
     pub(super) fn commit_epoch(&mut self, m: &EpochMetrics) -> Result<()> {
+        if !self.is_leader() {
+            return Ok(());
+        }
         let ck = self.snapshot();
         if m.val_error < self.best_val {
             self.best_val = m.val_error;
@@ -151,7 +175,7 @@ impl Trainer {
             return self.time_steps_device(batches);
         }
         let bs = self.cfg.training.batch_size;
-        let mut est = estimate::estimator(&self.cfg, &self.net, bs, self.threads);
+        let mut est = self.estimator(bs);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let n = self.data.train.len();
         let start = Instant::now();
@@ -176,14 +200,36 @@ impl Trainer {
             self.step_on_device(idx)?;
             return Ok(sh.inputs_and_targets());
         }
-        let mut est = estimate::estimator(&self.cfg, &self.net, idx.len(), self.threads);
+        let mut est = self.estimator(idx.len());
         let mut ratios = vec![0.0; self.net.weights.len()];
         self.train_batch(&mut *est, idx, &mut ratios)?;
         Ok(sh.inputs_and_targets())
     }
 
-    /// Trains the remaining epochs and writes `results.json`.
+    /// "2 thread(s)", or "2 processes × 1 thread(s)" for a data-parallel job.
+    fn describe_cpu(&self, threads: usize) -> String {
+        match self.reducer.place().1 {
+            1 => format!("{threads} thread(s)"),
+            ranks => format!("{ranks} processes × {threads} thread(s)"),
+        }
+    }
+
+    /// A follower's training: the remaining epochs, in step with the leader (which writes).
+    pub fn follow(&mut self) -> Result<()> {
+        while self.epoch < self.cfg.training.epochs {
+            self.run_epoch()?;
+        }
+        Ok(())
+    }
+
+    /// Trains the remaining epochs and writes `results.json` (the leader of a data-parallel
+    /// job; a follower runs [`Trainer::follow`]).
     pub fn fit(&mut self, threads: usize) -> Result<RunSummary> {
+        if !self.is_leader() {
+            return Err(Error::Invalid(
+                "a follower writes no run: train it with Trainer::follow".into(),
+            ));
+        }
         self.log(&format!(
             "run {} ({}), widths {:?}, {} train / {} val / {} test examples, {}, starting after epoch {}",
             self.dir.display(),
@@ -194,7 +240,7 @@ impl Trainer {
             self.data.test.len(),
             match &self.device {
                 Some(d) => d.describe(),
-                None => format!("{threads} thread(s)"),
+                None => self.describe_cpu(threads),
             },
             self.epoch
         ))?;
@@ -211,7 +257,11 @@ impl Trainer {
                 return Err(e);
             }
         }
-        let device = self.device.as_ref().map_or("cpu".into(), |d| d.describe());
+        let device = match &self.device {
+            Some(d) => d.describe(),
+            None if self.reducer.place().1 == 1 => "cpu".into(),
+            None => format!("cpu, {} processes", self.reducer.place().1),
+        };
         let summary = summarise(&self.dir, &self.cfg, threads, &device)?;
         let body = serde_json::to_vec_pretty(&summary).expect("summary serialises");
         crate::io::write_atomic(&self.dir.join("results.json"), &body)?;

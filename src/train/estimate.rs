@@ -22,6 +22,30 @@ pub struct BatchStats {
     pub cost: f64,
     /// Largest free-phase residual ‖∂Φ/∂s‖∞ (of the shards).
     pub residual: f64,
+    /// Relaxation steps (force evaluations), summed over the shards.
+    pub steps: usize,
+    /// Shards (independently relaxed parts of the minibatch) these statistics cover.
+    pub shards: usize,
+}
+
+impl BatchStats {
+    /// These statistics followed by `other`'s (errors, costs, steps and shards add up; the
+    /// larger residual). Shards, threads and processes all combine with this, in order, so
+    /// that a sum is rounded the same way however the minibatch was split.
+    pub fn merge(self, other: BatchStats) -> BatchStats {
+        BatchStats {
+            errors: self.errors + other.errors,
+            cost: self.cost + other.cost,
+            residual: self.residual.max(other.residual),
+            steps: self.steps + other.steps,
+            shards: self.shards + other.shards,
+        }
+    }
+
+    /// Relaxation steps per shard (0 when none ran).
+    pub fn steps_per_shard(&self) -> f64 {
+        self.steps as f64 / self.shards.max(1) as f64
+    }
 }
 
 /// Which estimator a run trains with.
@@ -38,7 +62,9 @@ pub enum Estimator {
 
 /// A gradient estimator over minibatches.
 pub trait GradientEstimator: Send {
-    /// The estimate of the mean gradient over examples `idx` of `split`, written to `grads`.
+    /// The estimate of the mean gradient over examples `idx` of `split`, written to `grads`
+    /// (divided by the estimator's `mean_over`: the global minibatch when `idx` is one
+    /// process's part of it).
     fn estimate(
         &mut self,
         net: &LayeredNet<f32>,
@@ -49,8 +75,6 @@ pub trait GradientEstimator: Send {
     ) -> Result<BatchStats>;
     /// Call after the weights changed.
     fn weights_changed(&mut self, net: &LayeredNet<f32>);
-    /// Relaxation steps per update since the last call (0 when not counted).
-    fn take_steps(&mut self) -> f64;
 }
 
 /// EqProp on the sharded CPU relaxation (one shard per thread).
@@ -63,6 +87,14 @@ impl EqProp {
     pub fn new(net: &LayeredNet<f32>, batch: usize, threads: usize) -> Self {
         Self {
             shards: Shards::new(net, batch, threads),
+        }
+    }
+
+    /// The same for `batch` examples that are part of a minibatch of `mean_over` (data
+    /// parallelism: each process estimates its part, the reducer adds the parts).
+    pub fn part_of(net: &LayeredNet<f32>, batch: usize, threads: usize, mean_over: usize) -> Self {
+        Self {
+            shards: Shards::new(net, batch, threads).mean_over(mean_over),
         }
     }
 }
@@ -83,22 +115,22 @@ impl GradientEstimator for EqProp {
     fn weights_changed(&mut self, net: &LayeredNet<f32>) {
         self.shards.refresh(net);
     }
-
-    fn take_steps(&mut self) -> f64 {
-        self.shards.take_steps()
-    }
 }
 
 /// The implicit (exact) gradient; the configured free phase still runs for the statistics.
 pub struct Implicit {
     shards: Shards,
+    /// The examples of the whole minibatch (see [`EqProp::part_of`]).
+    mean_over: usize,
 }
 
 impl Implicit {
-    /// For minibatches of `batch` examples on `threads` shards (the free phase only).
-    pub fn new(net: &LayeredNet<f32>, batch: usize, threads: usize) -> Self {
+    /// For `batch` examples, part of a minibatch of `mean_over`, on `threads` shards (the free
+    /// phase only).
+    pub fn part_of(net: &LayeredNet<f32>, batch: usize, threads: usize, mean_over: usize) -> Self {
         Self {
             shards: Shards::new(net, batch, threads),
+            mean_over,
         }
     }
 }
@@ -116,11 +148,15 @@ impl GradientEstimator for Implicit {
         let stats = self.shards.evaluate(net, cfg, cfg.training.free_steps)?;
         let (x, y) = self.shards.inputs_and_targets();
         let (exact, _) = exact_gradient(net, cfg, &x, &y)?;
+        // The mean over this part, weighted by its share of the minibatch.
+        let share = x.ncols() as f64 / self.mean_over.max(1) as f64;
         for (g, e) in grads.w.iter_mut().zip(&exact.w) {
-            *g = Mat::from_fn(e.nrows(), e.ncols(), |i, j| e[(i, j)] as f32);
+            *g = Mat::from_fn(e.nrows(), e.ncols(), |i, j| (share * e[(i, j)]) as f32);
         }
         for (g, e) in grads.b.iter_mut().zip(&exact.b) {
-            g.iter_mut().zip(e).for_each(|(g, &e)| *g = e as f32);
+            g.iter_mut()
+                .zip(e)
+                .for_each(|(g, &e)| *g = (share * e) as f32);
         }
         Ok(stats)
     }
@@ -128,22 +164,20 @@ impl GradientEstimator for Implicit {
     fn weights_changed(&mut self, net: &LayeredNet<f32>) {
         self.shards.refresh(net);
     }
-
-    fn take_steps(&mut self) -> f64 {
-        self.shards.take_steps()
-    }
 }
 
-/// The estimator `cfg` asks for.
+/// The estimator `cfg` asks for, for `batch` examples on `threads` shards, part of a minibatch
+/// of `mean_over` examples (= `batch` on one process).
 pub fn estimator(
     cfg: &TrainConfig,
     net: &LayeredNet<f32>,
     batch: usize,
     threads: usize,
+    mean_over: usize,
 ) -> Box<dyn GradientEstimator> {
     match cfg.training.estimator {
-        Estimator::EqProp => Box::new(EqProp::new(net, batch, threads)),
-        Estimator::Implicit => Box::new(Implicit::new(net, batch, threads)),
+        Estimator::EqProp => Box::new(EqProp::part_of(net, batch, threads, mean_over)),
+        Estimator::Implicit => Box::new(Implicit::part_of(net, batch, threads, mean_over)),
     }
 }
 

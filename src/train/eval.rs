@@ -2,6 +2,7 @@
 
 use super::config::TrainConfig;
 use super::estimate::BatchStats;
+use super::reduce::part;
 use super::shards::Shards;
 use crate::data::{bundled_mnist_dir, load_mnist_dir, Dataset, Split};
 use crate::error::Result;
@@ -48,29 +49,52 @@ pub fn evaluate(
     split: &Split,
     threads: usize,
 ) -> Result<Evaluation> {
+    let batches = evaluate_part(net, cfg, split, threads, 0, 1)?;
+    Ok(Evaluation::from_batches(&batches, split.len()))
+}
+
+/// Process `rank` of `ranks`'s part ([`part`]) of every evaluation batch of `split`: the
+/// statistics per batch (merge them across processes in rank order).
+pub fn evaluate_part(
+    net: &LayeredNet<f32>,
+    cfg: &TrainConfig,
+    split: &Split,
+    threads: usize,
+    rank: usize,
+    ranks: usize,
+) -> Result<Vec<BatchStats>> {
     let bs = cfg.training.eval_batch_size.min(split.len()).max(1);
-    let mut sh = Shards::new(net, bs, threads);
-    let (mut errors, mut cost, mut res, mut batches) = (0usize, 0.0, 0.0, 0usize);
+    let mut sh: Option<Shards> = None;
     let all: Vec<usize> = (0..split.len()).collect();
+    let mut out = Vec::with_capacity(all.len().div_ceil(bs));
     for chunk in all.chunks(bs) {
-        if chunk.len() != sh.batch() {
-            sh = Shards::new(net, chunk.len(), threads);
+        let mine = &chunk[part(chunk.len(), rank, ranks)];
+        if mine.is_empty() {
+            out.push(BatchStats::default());
+            continue;
         }
-        sh.load(cfg, split, chunk);
-        let BatchStats {
-            errors: e,
-            cost: c,
-            residual: r,
-        } = sh.evaluate(net, cfg, cfg.training.eval_steps)?;
-        errors += e;
-        cost += c;
-        res += r;
-        batches += 1;
+        let shards = match &mut sh {
+            Some(s) if s.batch() == mine.len() => s,
+            _ => sh.insert(Shards::new(net, mine.len(), threads)),
+        };
+        shards.load(cfg, split, mine);
+        out.push(shards.evaluate(net, cfg, cfg.training.eval_steps)?);
     }
-    let n = split.len().max(1) as f64;
-    Ok(Evaluation {
-        error: errors as f64 / n,
-        cost: cost / n,
-        residual: res / batches.max(1) as f64,
-    })
+    Ok(out)
+}
+
+impl Evaluation {
+    /// From the statistics of every batch of a split of `examples` (residual: the mean over
+    /// batches of each batch's largest).
+    pub fn from_batches(batches: &[BatchStats], examples: usize) -> Self {
+        let total = batches.iter().fold((0usize, 0.0, 0.0), |(e, c, r), b| {
+            (e + b.errors, c + b.cost, r + b.residual)
+        });
+        let n = examples.max(1) as f64;
+        Evaluation {
+            error: total.0 as f64 / n,
+            cost: total.1 / n,
+            residual: total.2 / batches.len().max(1) as f64,
+        }
+    }
 }

@@ -19,6 +19,8 @@ mod device_tests;
 mod epoch;
 pub mod estimate;
 mod eval;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod observe;
 pub mod optim;
 #[cfg(test)]
@@ -31,6 +33,9 @@ pub mod run_dir;
 mod run_tests;
 mod shards;
 #[cfg(test)]
+mod split_tests;
+pub mod sweep;
+#[cfg(test)]
 mod tests;
 
 use crate::data::Dataset;
@@ -41,9 +46,9 @@ pub use estimate::{BatchStats, GradientEstimator};
 pub use eval::{evaluate, load_data, load_dataset, Evaluation};
 pub use observe::{Flow, Observer, Progress};
 pub use optim::Optimizer;
-pub use reduce::GradientReducer;
-use run_dir::{keep_metrics_through, RunLock};
-pub use run_dir::{plot_curves, read_metrics, EpochMetrics, RunSummary};
+pub use reduce::{GradientReducer, Traffic};
+use run_dir::keep_metrics_through;
+pub use run_dir::{plot_curves, read_metrics, EpochMetrics, RunLock, RunSummary};
 use std::path::{Path, PathBuf};
 
 /// A training run in progress.
@@ -71,7 +76,9 @@ pub struct Trainer {
     optimizer: Box<dyn Optimizer>,
     /// The backend engine that runs the steps (None: the sharded CPU trainer).
     device: Option<Box<dyn crate::backend::Device>>,
-    _lock: RunLock,
+    /// The run folder's lock; None on a follower (a process of a data-parallel job other than
+    /// the first, which writes nothing: [`Trainer::follower`]).
+    lock: Option<RunLock>,
 }
 
 impl Trainer {
@@ -94,8 +101,22 @@ impl Trainer {
     ) -> Result<Self> {
         cfg.validate()?;
         cfg.check_data(&data)?;
+        Self::with_lock(cfg, data, RunLock::acquire(dir)?, resume, threads)
+    }
+
+    /// [`Trainer::with_data`] in the folder of a lock the caller took (a sweep claims its runs
+    /// with [`RunLock::try_acquire`]).
+    pub fn with_lock(
+        cfg: TrainConfig,
+        data: Dataset,
+        lock: RunLock,
+        resume: bool,
+        threads: usize,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        cfg.check_data(&data)?;
         let threads = threads.max(1);
-        let lock = RunLock::acquire(dir)?;
+        let dir = &lock.dir().to_path_buf();
         let ckpt_path = dir.join("checkpoint.safetensors");
         let (cfg, net, momentum, epoch, lr_scale) = if resume && ckpt_path.exists() {
             let c = checkpoint::load(&ckpt_path)?;
@@ -150,8 +171,43 @@ impl Trainer {
             ],
             reducer: Box::new(reduce::Local),
             device: None,
-            _lock: lock,
+            lock: Some(lock),
         })
+    }
+
+    /// A follower: another process of a data-parallel job, started from the leader's state
+    /// (its [`Trainer::snapshot`], shared by the job) on the same data. It estimates its part of
+    /// every minibatch and applies the same updates as the leader, and writes nothing: no run
+    /// folder, log or checkpoint. Give it the job's reducer ([`Trainer::set_reducer`]) and run
+    /// it with [`Trainer::follow`].
+    pub fn follower(start: checkpoint::Checkpoint, data: Dataset, threads: usize) -> Result<Self> {
+        let cfg = start.config;
+        cfg.validate()?;
+        cfg.check_data(&data)?;
+        let grads = Grads::zeros_like(&start.net);
+        Ok(Self {
+            optimizer: Box::new(optim::HeavyBall::new(&cfg.training)),
+            cfg,
+            net: start.net,
+            momentum: start.momentum,
+            grads,
+            epoch: start.epoch,
+            lr_scale: start.lr_scale,
+            data,
+            threads: threads.max(1),
+            dir: PathBuf::new(),
+            best_val: f64::INFINITY,
+            saved_epoch: None,
+            observers: Vec::new(),
+            reducer: Box::new(reduce::Local),
+            device: None,
+            lock: None,
+        })
+    }
+
+    /// Whether this process writes the run (every process but a [`Trainer::follower`]).
+    pub fn is_leader(&self) -> bool {
+        self.lock.is_some()
     }
 
     /// Also prints each `log.txt` line on stderr (the command-line tool does; a library caller
@@ -167,10 +223,22 @@ impl Trainer {
 
     /// Replaces the gradient reducer (multi-process training). The backend engine
     /// (`--device host|cuda`) fuses estimate and update on the device, so a reducer that
-    /// combines processes is refused there.
+    /// combines processes is refused there; so is a minibatch smaller than the processes.
     pub fn set_reducer(&mut self, reducer: Box<dyn GradientReducer>) -> Result<()> {
+        let ranks = reducer.place().1;
+        if ranks > self.cfg.training.batch_size {
+            return Err(Error::Invalid(format!(
+                "{ranks} processes need training.batch_size ≥ {ranks} (it is {})",
+                self.cfg.training.batch_size
+            )));
+        }
         self.reducer = reducer;
         self.check_parts()
+    }
+
+    /// What the reducer's communication has cost so far.
+    pub fn traffic(&self) -> Traffic {
+        self.reducer.traffic()
     }
 
     /// Replaces the update rule (the backend engine runs heavy-ball SGD itself and refuses
@@ -226,7 +294,21 @@ impl Trainer {
         Ok(())
     }
 
-    /// One update on examples `idx` of the training split: estimate, reduce, apply.
+    /// This process's examples of minibatch `idx` (all of them on one process).
+    fn my_part<'a>(&self, idx: &'a [usize]) -> &'a [usize] {
+        let (rank, ranks) = self.reducer.place();
+        &idx[reduce::part(idx.len(), rank, ranks)]
+    }
+
+    /// The estimator for this process's part of minibatches of `batch` examples.
+    fn estimator(&self, batch: usize) -> Box<dyn GradientEstimator> {
+        let (rank, ranks) = self.reducer.place();
+        let mine = reduce::part(batch, rank, ranks).len();
+        estimate::estimator(&self.cfg, &self.net, mine, self.threads, batch)
+    }
+
+    /// One update on minibatch `idx` of the training split: this process's estimate of its
+    /// part, the reduction over processes, the update.
     fn train_batch(
         &mut self,
         est: &mut dyn GradientEstimator,
@@ -234,8 +316,9 @@ impl Trainer {
         ratios: &mut [f64],
     ) -> Result<BatchStats> {
         let (net, cfg) = (&self.net, &self.cfg);
-        let mut stats = est.estimate(net, cfg, &self.data.train, idx, &mut self.grads)?;
-        self.reducer.reduce(&mut self.grads, &mut stats)?;
+        let mine = self.my_part(idx);
+        let local = est.estimate(net, cfg, &self.data.train, mine, &mut self.grads);
+        let stats = self.reducer.reduce(local, &mut self.grads)?;
         self.optimizer.step(
             &mut self.net,
             &self.grads,

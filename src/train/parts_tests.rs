@@ -28,10 +28,18 @@ fn the_implicit_estimator_applies_the_exact_gradient() {
 struct Scale(f32);
 
 impl GradientReducer for Scale {
-    fn reduce(&mut self, grads: &mut crate::layered::Grads<f32>, _: &mut BatchStats) -> Result<()> {
+    fn reduce(
+        &mut self,
+        local: Result<BatchStats>,
+        grads: &mut crate::layered::Grads<f32>,
+    ) -> Result<BatchStats> {
         grads.w.iter_mut().for_each(|w| *w *= faer::Scale(self.0));
         grads.b.iter_mut().flatten().for_each(|b| *b *= self.0);
-        Ok(())
+        local
+    }
+
+    fn gather(&mut self, local: Result<Vec<BatchStats>>) -> Result<Vec<Vec<BatchStats>>> {
+        Ok(vec![local?])
     }
 }
 

@@ -4,17 +4,29 @@ use super::config::TrainConfig;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// An exclusive lock on a run folder (`.lock`, an OS file lock): two `fhn train` processes
 /// never write the same folder. The OS releases it when the process ends, even on `kill -9`.
 pub struct RunLock {
     _file: File,
+    dir: PathBuf,
 }
 
 impl RunLock {
     /// Takes the lock of `dir` (created if needed), or fails at once if another process holds it.
     pub fn acquire(dir: &Path) -> Result<Self> {
+        Self::try_acquire(dir)?.ok_or_else(|| {
+            Error::Invalid(format!(
+                "{} is in use by another training process (lock {})",
+                dir.display(),
+                dir.join(".lock").display()
+            ))
+        })
+    }
+
+    /// Takes the lock of `dir` (created if needed); `None` when another process holds it.
+    pub fn try_acquire(dir: &Path) -> Result<Option<Self>> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let p = dir.join(".lock");
         let file = std::fs::OpenOptions::new()
@@ -24,14 +36,18 @@ impl RunLock {
             .open(&p)
             .map_err(|e| Error::io(&p, e))?;
         match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Invalid(format!(
-                "{} is in use by another training process (lock {})",
-                dir.display(),
-                p.display()
-            ))),
+            Ok(()) => Ok(Some(Self {
+                _file: file,
+                dir: dir.into(),
+            })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&p, e)),
         }
+    }
+
+    /// The locked folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 

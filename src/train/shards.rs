@@ -20,8 +20,6 @@ pub(super) struct Phases {
     pub target: Mat<f32>,
     pub labels: Vec<u8>,
     pub ws: Workspace<f32>,
-    /// Relaxation steps (force evaluations) taken since the last [`Shards::take_steps`].
-    steps: usize,
 }
 
 impl Phases {
@@ -34,7 +32,6 @@ impl Phases {
             target: Mat::zeros(*net.model.widths.last().unwrap(), batch),
             labels: vec![0; batch],
             ws: net.workspace(batch),
-            steps: 0,
         }
     }
 
@@ -62,13 +59,14 @@ impl Phases {
         }
     }
 
-    /// Free phase of `steps` steps from zero hidden state; returns the residual ‖∂Φ/∂s‖∞.
+    /// Free phase of `steps` steps from zero hidden state; returns the residual ‖∂Φ/∂s‖∞ and
+    /// the steps taken.
     fn free_phase(
         &mut self,
         net: &LayeredNet<f32>,
         cfg: &TrainConfig,
         steps: usize,
-    ) -> Result<f64> {
+    ) -> Result<(f64, usize)> {
         let t = &cfg.training;
         net.prepare_input(&self.free, &mut self.ws, Par::Seq);
         let (st, ws) = (&mut self.free, &mut self.ws);
@@ -86,8 +84,23 @@ impl Phases {
             },
             Par::Seq,
         )?;
-        self.steps += taken;
-        Ok(net.residual(&self.free, &mut self.ws, None, Par::Seq))
+        Ok((
+            net.residual(&self.free, &mut self.ws, None, Par::Seq),
+            taken,
+        ))
+    }
+
+    /// The free phase's statistics: errors and summed cost of the free state, its residual and
+    /// the steps taken.
+    fn stats(&self, cfg: &TrainConfig, residual: f64, steps: usize) -> BatchStats {
+        let (errors, cost) = self.score(cfg);
+        BatchStats {
+            errors,
+            cost,
+            residual,
+            steps,
+            shards: 1,
+        }
     }
 
     /// (errors, summed cost) of the free state.
@@ -109,17 +122,16 @@ impl Phases {
     }
 
     /// Free phase, nudged phase(s) and the EqProp estimate added to `grads` with weight
-    /// `1/denom`; returns (errors, cost, free-phase residual).
+    /// `1/denom`; returns the free phase's statistics (steps: of all phases).
     fn eqprop(
         &mut self,
         net: &LayeredNet<f32>,
         cfg: &TrainConfig,
         grads: &mut Grads<f32>,
         denom: f32,
-    ) -> Result<(usize, f64, f64)> {
+    ) -> Result<BatchStats> {
         let t = &cfg.training;
-        let residual = self.free_phase(net, cfg, t.free_steps)?;
-        let (errors, cost) = self.score(cfg);
+        let (residual, mut steps) = self.free_phase(net, cfg, t.free_steps)?;
         // Φ + β·C with C = cost_scale‖u − y‖²: the output force is 2·cost_scale·β·(u − y).
         let force = (2.0 * t.cost_scale * t.beta) as f32;
         let dt = t.dt as f32;
@@ -143,9 +155,9 @@ impl Phases {
                 Par::Seq,
             )
         };
-        self.steps += nudged(&mut self.plus, &mut self.ws, 1.0)?;
+        steps += nudged(&mut self.plus, &mut self.ws, 1.0)?;
         let reference = if t.centered {
-            self.steps += nudged(&mut self.minus, &mut self.ws, -1.0)?;
+            steps += nudged(&mut self.minus, &mut self.ws, -1.0)?;
             &self.minus
         } else {
             &self.free
@@ -159,24 +171,37 @@ impl Phases {
             grads,
             Par::Seq,
         );
-        Ok((errors, cost, residual))
+        Ok(self.stats(cfg, residual, steps))
     }
 }
 
-/// A minibatch as up to `threads` shards of nearly equal size.
+/// A minibatch as up to `threads` shards of nearly equal size ([`super::reduce::part`]).
 pub(super) struct Shards {
     pub parts: Vec<Phases>,
     grads: Vec<Grads<f32>>,
+    /// The estimate is a mean over this many examples (the whole minibatch when these shards
+    /// hold one process's part of it).
+    mean_over: usize,
 }
 
 impl Shards {
     pub fn new(net: &LayeredNet<f32>, batch: usize, threads: usize) -> Self {
         let n = threads.clamp(1, batch.max(1));
         let parts: Vec<Phases> = (0..n)
-            .map(|i| Phases::new(net, batch / n + usize::from(i < batch % n)))
+            .map(|i| Phases::new(net, super::reduce::part(batch, i, n).len()))
             .collect();
         let grads = parts.iter().map(|_| Grads::zeros_like(net)).collect();
-        Self { parts, grads }
+        Self {
+            parts,
+            grads,
+            mean_over: batch,
+        }
+    }
+
+    /// The estimate divides by `examples` instead of this minibatch's size.
+    pub fn mean_over(mut self, examples: usize) -> Self {
+        self.mean_over = examples;
+        self
     }
 
     /// Total examples.
@@ -202,13 +227,12 @@ impl Shards {
         cfg: &TrainConfig,
         steps: usize,
     ) -> Result<BatchStats> {
-        let out: Vec<Result<(usize, f64, f64)>> = self
+        let out: Vec<Result<BatchStats>> = self
             .parts
             .par_iter_mut()
             .map(|p| {
-                let r = p.free_phase(net, cfg, steps)?;
-                let (e, c) = p.score(cfg);
-                Ok((e, c, r))
+                let (r, taken) = p.free_phase(net, cfg, steps)?;
+                Ok(p.stats(cfg, r, taken))
             })
             .collect();
         combine(out)
@@ -222,8 +246,8 @@ impl Shards {
         total: &mut Grads<f32>,
     ) -> Result<BatchStats> {
         let t = &cfg.training;
-        let denom = self.batch() as f32 * t.beta as f32 * if t.centered { 2.0 } else { 1.0 };
-        let out: Vec<Result<(usize, f64, f64)>> = self
+        let denom = self.mean_over as f32 * t.beta as f32 * if t.centered { 2.0 } else { 1.0 };
+        let out: Vec<Result<BatchStats>> = self
             .parts
             .par_iter_mut()
             .zip(self.grads.par_iter_mut())
@@ -243,17 +267,6 @@ impl Shards {
             }
         }
         Ok(stats)
-    }
-
-    /// Relaxation steps (force evaluations) per shard since the last call, averaged over the
-    /// shards; resets the counters.
-    pub fn take_steps(&mut self) -> f64 {
-        let total: usize = self
-            .parts
-            .iter_mut()
-            .map(|p| std::mem::take(&mut p.steps))
-            .sum();
-        total as f64 / self.parts.len() as f64
     }
 
     /// Call after changing the weights.
@@ -284,14 +297,8 @@ impl Shards {
     }
 }
 
-/// Sums errors and costs, takes the largest residual; the first error wins.
-fn combine(out: Vec<Result<(usize, f64, f64)>>) -> Result<BatchStats> {
-    out.into_iter().try_fold(BatchStats::default(), |s, x| {
-        let (e, c, r) = x?;
-        Ok(BatchStats {
-            errors: s.errors + e,
-            cost: s.cost + c,
-            residual: s.residual.max(r),
-        })
-    })
+/// The shards' statistics merged in order; the first error wins.
+fn combine(out: Vec<Result<BatchStats>>) -> Result<BatchStats> {
+    out.into_iter()
+        .try_fold(BatchStats::default(), |s, x| Ok(s.merge(x?)))
 }

@@ -1,14 +1,16 @@
 //! `fhn bench-step`: the unit of work of the side-by-side benchmark against the PyTorch
 //! reference (bench/reference/), and the dump for the cross-check of one training step.
 
+use super::job::Job;
 use super::print_json;
 use super::train::setup_threads;
 use clap::Args;
 use faer::{Mat, Par};
 use fhn_eqprop::backend::DeviceKind;
+use fhn_eqprop::layered::Grads;
 use fhn_eqprop::train::checkpoint::{self, save_matrices};
 use fhn_eqprop::train::config::TrainConfig;
-use fhn_eqprop::train::{load_data, Trainer};
+use fhn_eqprop::train::{load_data, BatchStats, Trainer};
 use fhn_eqprop::{Error, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -82,8 +84,15 @@ fn gemm_peak(threads: usize) -> f64 {
     2.0 * (n * n * n) as f64 / times[times.len() / 2] / 1e9
 }
 
-/// `fhn bench-step`.
+/// `fhn bench-step` (under `mpirun -np N`: the data-parallel step of N processes, with the
+/// cost of its gradient reductions).
 pub fn bench_step(a: BenchStepArgs) -> Result<()> {
+    let job = Job::start()?;
+    let result = bench_in(&job, a);
+    job.finish(result)
+}
+
+fn bench_in(job: &Job, a: BenchStepArgs) -> Result<()> {
     let mut cfg = match &a.config {
         Some(p) => TrainConfig::load(p)?,
         None => TrainConfig::preset(&a.preset)?,
@@ -109,6 +118,15 @@ pub fn bench_step(a: BenchStepArgs) -> Result<()> {
     cfg.data.eval_limit = 1;
     cfg.validate()?;
     setup_threads(a.threads);
+    if job.place().1 > 1
+        && (a.gemm_peak || a.check || a.dump.is_some() || a.device != DeviceKind::Cpu)
+    {
+        return Err(Error::Invalid(
+            "--gemm-peak, --check, --dump and --device host|cuda run in one process: only the CPU \
+             step's timing spreads over MPI processes"
+                .into(),
+        ));
+    }
     if a.gemm_peak {
         return match a.device {
             DeviceKind::Cuda => cuda_gemm_peak(),
@@ -141,23 +159,67 @@ pub fn bench_step(a: BenchStepArgs) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("fhn-bench-step-{}", std::process::id()));
     let mut t = Trainer::new(cfg, &dir, false, a.threads)?;
     t.use_device(a.device)?;
+    let (rank, ranks) = job.place();
+    let reduce_only = if ranks > 1 {
+        // Every rank starts from the same seed, hence the same weights.
+        t.set_reducer(job.reducer())?;
+        Some(time_reduction(job, &t.net)?)
+    } else {
+        None
+    };
     t.time_steps(a.warmup)?;
+    let before = t.traffic();
     let samples: Vec<f64> = (0..a.reps)
         .map(|_| {
             t.time_steps(a.batches)
                 .map(|(s, _)| (a.batches * batch) as f64 / s)
         })
         .collect::<Result<_>>()?;
+    let traffic = t.traffic();
+    let steps_seconds: f64 = samples
+        .iter()
+        .map(|eps| (a.batches * batch) as f64 / eps)
+        .sum();
     let flops = t.time_steps(0)?.1;
     let _ = std::fs::remove_dir_all(&dir);
-    print_json(&json!({
+    if rank > 0 {
+        return Ok(());
+    }
+    let mut report = json!({
         "impl": "rust",
         "device": a.device.engine_name(),
         "batch": batch,
         "threads": a.threads,
+        "processes": ranks,
         "examples_per_second": samples,
         "flops_per_example": flops,
-    }))
+    });
+    if let Some(pure) = reduce_only {
+        let n = (traffic.reductions - before.reductions).max(1) as f64;
+        report["reduction"] = json!({
+            "floats": Grads::zeros_like(&t.net).len(),
+            "bytes_sent_per_update": (traffic.bytes_sent - before.bytes_sent) as f64 / n,
+            "seconds_per_update_in_step": (traffic.seconds - before.seconds) / n,
+            "share_of_step_time": (traffic.seconds - before.seconds) / steps_seconds,
+            "seconds_per_update_alone": pure,
+        });
+    }
+    print_json(&report)
+}
+
+/// Median wall time of one gradient reduction alone (no step around it, after a barrier).
+fn time_reduction(job: &Job, net: &fhn_eqprop::layered::LayeredNet<f32>) -> Result<f64> {
+    let mut r = job.reducer();
+    let mut g = Grads::zeros_like(net);
+    let mut times = Vec::new();
+    for _ in 0..21 {
+        job.barrier();
+        let t = std::time::Instant::now();
+        r.reduce(Ok(BatchStats::default()), &mut g)?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
 }
 
 /// cuBLAS SGEMM 8192³ GFLOP/s on GPU 0.

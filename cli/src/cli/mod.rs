@@ -14,8 +14,10 @@ pub mod echo_train;
 pub mod export;
 pub mod hamiltonian;
 pub mod hardware;
+pub mod job;
 pub mod physics;
 pub mod solvers;
+pub mod sweep;
 pub mod train;
 
 use fhn_eqprop::backend::DeviceKind;
@@ -36,6 +38,19 @@ pub fn out_line(args: std::fmt::Arguments) {
     if writeln!(out, "{args}").and_then(|_| out.flush()).is_err() {
         CLOSED.store(true, Ordering::Relaxed);
     }
+}
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The command's error has been reported elsewhere (by rank 0 of a job): exit with status 1
+/// without printing it again.
+pub fn quiet_errors() {
+    QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether [`quiet_errors`] was called.
+pub fn errors_are_quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Prints `value` as pretty JSON.

@@ -1,14 +1,16 @@
 //! `fhn train` and `fhn eval`.
 
+use super::job::Job;
 use super::print_json;
 use clap::Args;
 use fhn_eqprop::backend::DeviceKind;
+use fhn_eqprop::data::Dataset;
 use fhn_eqprop::train::checkpoint;
 use fhn_eqprop::train::config::{TrainConfig, PRESETS};
-use fhn_eqprop::train::{evaluate, load_data, load_dataset, Trainer};
+use fhn_eqprop::train::{evaluate, load_data, load_dataset, RunSummary, Trainer};
 use fhn_eqprop::{Error, Result};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `fhn train`.
 #[derive(Args)]
@@ -54,8 +56,14 @@ pub fn setup_threads(threads: usize) {
         .build_global();
 }
 
-/// `fhn train`.
+/// `fhn train` (under `mpirun -np N`, data-parallel over N processes: [`train_job`]).
 pub fn train(a: TrainArgs) -> Result<()> {
+    let job = Job::start()?;
+    let result = train_in(&job, a);
+    job.finish(result)
+}
+
+fn train_in(job: &Job, a: TrainArgs) -> Result<()> {
     let mut cfg = match &a.config {
         Some(p) => TrainConfig::load(p)?,
         None => TrainConfig::preset(&a.preset)?,
@@ -101,10 +109,57 @@ pub fn train(a: TrainArgs) -> Result<()> {
         Some(d) => d,
         None => load_data(&cfg)?,
     };
+    if job.place().1 > 1 {
+        return train_job(job, cfg, data, &out, &a);
+    }
     let mut t = Trainer::with_data(cfg, data, &out, a.resume, a.threads)?;
     t.use_device(a.device)?;
     t.echo_log();
     let s = t.fit(a.threads)?;
+    print_summary(&s, &out);
+    Ok(())
+}
+
+/// Data-parallel training: rank 0 opens (or resumes) the run folder and shares its start; every
+/// rank trains its part of each minibatch and applies the same update; rank 0 writes.
+fn train_job(job: &Job, cfg: TrainConfig, data: Dataset, out: &Path, a: &TrainArgs) -> Result<()> {
+    if a.device != DeviceKind::Cpu {
+        return Err(Error::Invalid(
+            "--device host|cuda trains in one process: data-parallel training (mpirun) runs the CPU trainer".into(),
+        ));
+    }
+    if !job.is_leader() {
+        let start = job.share_start(None)?;
+        if start.config != cfg {
+            return Err(Error::Invalid(format!(
+                "this process's configuration differs from rank 0's (other files or arguments?); \
+                 rank 0 trains {}",
+                start.config.name
+            )));
+        }
+        let mut t = Trainer::follower(start, data, a.threads)?;
+        t.set_reducer(job.reducer())?;
+        return t.follow();
+    }
+    let mut t = match Trainer::with_data(cfg, data, out, a.resume, a.threads) {
+        Ok(t) => {
+            job.share_start(Some(Ok(t.snapshot())))?;
+            t
+        }
+        Err(e) => {
+            // The others learn why there is no run, and stop with it.
+            let _ = job.share_start(Some(Err(e.to_string())));
+            return Err(Error::Distributed(format!("rank 0: {e}")));
+        }
+    };
+    t.set_reducer(job.reducer())?;
+    t.echo_log();
+    let s = t.fit(a.threads)?;
+    print_summary(&s, out);
+    Ok(())
+}
+
+fn print_summary(s: &RunSummary, out: &Path) {
     outln!(
         "{}: best epoch {} — validation {:.2}%, test {:.2}% (final test {:.2}%), {:.0} s, {:.0} examples/s; results in {}",
         s.name,
@@ -116,7 +171,6 @@ pub fn train(a: TrainArgs) -> Result<()> {
         s.examples_per_second,
         out.display()
     );
-    Ok(())
 }
 
 /// Arguments of `fhn eval`.
