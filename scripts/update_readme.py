@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fills the generated blocks of README.md, docs/PERFORMANCE.md and docs/TRAINING.md (between `<!-- generated:NAME -->` and
+"""Fills the generated blocks of README.md and docs/*.md (between `<!-- generated:NAME -->` and
 `<!-- /generated -->`) from files the tools wrote under results/. Run after new results land;
 `--check` exits 1 when README.md is out of date."""
 import json, re, statistics, sys, tomllib
@@ -194,10 +194,12 @@ blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "sid
           "circuit_mnist": lambda: table("circuit_table.py", "mnist"),
           "circuit_hardware": lambda: table("circuit_table.py", "hardware"),
           "python_overhead": python_overhead, "python_mnist": python_mnist,
-          "python_build": python_build}
+          "python_build": python_build,
+          "scaling_measured": lambda: table("scaling_table.py", "measured"),
+          "scaling_model": lambda: table("scaling_table.py", "model")}
 stale = []
 for doc in [root / "README.md", root / "docs" / "PERFORMANCE.md", root / "docs" / "TRAINING.md",
-            root / "docs" / "CIRCUIT.md", root / "docs" / "PYTHON.md"]:
+            root / "docs" / "CIRCUIT.md", root / "docs" / "PYTHON.md", root / "docs" / "SCALING.md"]:
     text = doc.read_text()
     # The body never contains a closing marker, so an empty block cannot swallow the next one.
     new = re.sub(

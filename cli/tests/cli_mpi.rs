@@ -238,7 +238,7 @@ fn a_killed_rank_ends_the_job_with_the_last_checkpoint_intact_and_it_resumes() {
     let epoch = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["epoch"]
         .as_u64()
         .unwrap();
-    assert!(epoch >= 1 && epoch < 1000);
+    assert!((1..1000).contains(&epoch));
     let next = (epoch + 1).to_string();
     let o = run_mpi(2, &train_args(&out, &["--epochs", &next, "--resume"]));
     assert!(o.status.success(), "{}", stderr(&o));

@@ -88,6 +88,9 @@ pub enum RunStatus {
     },
 }
 
+/// Configuration keys (dotted) and their new values.
+type Changes = Vec<(String, Value)>;
+
 fn bad(path: &Path, msg: String) -> Error {
     Error::Parse {
         path: path.into(),
@@ -144,7 +147,7 @@ impl Sweep {
         let base_table: Table = toml::from_str(&base.to_toml())
             .map_err(|e| bad(path, format!("base configuration: {e}")))?;
         // The grid's combinations, in the file's (sorted) key order.
-        let mut combos: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+        let mut combos: Vec<Changes> = vec![Vec::new()];
         for (key, values) in &f.grid {
             let values = values
                 .as_array()
@@ -161,7 +164,7 @@ impl Sweep {
                 })
                 .collect();
         }
-        let listed: Vec<(Option<String>, Vec<(String, Value)>)> = if f.runs.is_empty() {
+        let listed: Vec<(Option<String>, Changes)> = if f.runs.is_empty() {
             vec![(None, Vec::new())]
         } else {
             let mut out = Vec::new();
@@ -191,8 +194,7 @@ impl Sweep {
         let mut runs: Vec<SweepRun> = Vec::new();
         for (list_label, list_changes) in &listed {
             for combo in &combos {
-                let changes: Vec<(String, Value)> =
-                    list_changes.iter().chain(combo).cloned().collect();
+                let changes: Changes = list_changes.iter().chain(combo).cloned().collect();
                 let grid_label = (combo.iter())
                     .map(|(k, v)| format!("{}={}", k.rsplit('.').next().unwrap_or(k), compact(v)))
                     .collect::<Vec<_>>()
