@@ -175,12 +175,18 @@ fn refusals_are_reported_once_and_end_every_rank() {
         ],
     );
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("batch_size ≥ 3"), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("training.batch_size ≥ 3").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
     // The device engines train in one process.
     let o = run_mpi(2, &train_args(&d.join("h"), &["--device", "host"]));
     assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("trains in one process"),
+    assert_eq!(
+        stderr(&o).matches("trains in one process").count(),
+        1,
         "{}",
         stderr(&o)
     );

@@ -49,9 +49,12 @@ impl Trainer {
                 .iter()
                 .any(|w| (0..w.ncols()).any(|j| (0..w.nrows()).any(|i| !w[(i, j)].is_finite())))
             {
-                return Err(Error::Diverged(format!(
-                    "epoch {epoch}, batch {k}: non-finite weights after the update"
-                )));
+                let msg = format!("epoch {epoch}, batch {k}: non-finite weights after the update");
+                // Every process applied the same update: all stop here, together.
+                return Err(match self.reducer.place().1 {
+                    1 => Error::Diverged(msg),
+                    ranks => Error::Distributed(format!("all {ranks} ranks: divergence: {msg}")),
+                });
             }
             errors += stats.errors;
             cost += stats.cost;

@@ -226,10 +226,10 @@ impl Trainer {
     /// combines processes is refused there; so is a minibatch smaller than the processes.
     pub fn set_reducer(&mut self, reducer: Box<dyn GradientReducer>) -> Result<()> {
         let ranks = reducer.place().1;
-        if ranks > self.cfg.training.batch_size {
+        let batch = self.cfg.training.batch_size.min(self.data.train.len());
+        if ranks > batch {
             return Err(Error::Invalid(format!(
-                "{ranks} processes need training.batch_size ≥ {ranks} (it is {})",
-                self.cfg.training.batch_size
+                "{ranks} processes need a minibatch of ≥ {ranks} examples (training.batch_size ≥ {ranks} and as many training examples; it is {batch})"
             )));
         }
         self.reducer = reducer;

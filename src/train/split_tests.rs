@@ -210,6 +210,6 @@ fn more_processes_than_examples_per_batch_are_refused() {
     let err = t
         .set_reducer(Box::new(ThreadRank::group(6).remove(0)))
         .unwrap_err();
-    assert!(err.to_string().contains("batch_size ≥ 6"), "{err}");
+    assert!(err.to_string().contains("training.batch_size ≥ 6"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }

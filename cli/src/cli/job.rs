@@ -97,7 +97,12 @@ impl Job {
             return Err(e);
         }
         let shared = matches!(e, Error::Distributed(_));
-        if shared && rank > 0 {
+        if shared {
+            // Rank 0 prints before any rank exits: mpirun ends the job at the first failed exit.
+            if rank == 0 {
+                eprintln!("error: {e}");
+            }
+            self.barrier();
             super::quiet_errors();
             return Err(e);
         }

@@ -140,11 +140,16 @@ fn sweep_in(job: &Job, a: SweepArgs) -> Result<()> {
             if resume { "resumes" } else { "starts" },
             r.dir.display()
         );
-        let result = load_data(&r.config)
-            .and_then(|data| Trainer::with_lock(r.config.clone(), data, lock, resume, a.threads))
-            .and_then(|mut t| t.fit(a.threads));
+        let trainer = load_data(&r.config)
+            .and_then(|data| Trainer::with_lock(r.config.clone(), data, lock, resume, a.threads));
+        // The trainer holds the run's lock until failed.txt is written: no other process can
+        // take the failed run for an unfinished one in between.
+        let (result, held) = match trainer {
+            Ok(mut t) => (t.fit(a.threads).map(|_| ()), Some(t)),
+            Err(e) => (Err(e), None),
+        };
         match result {
-            Ok(_) => eprintln!("{who}run {i}/{n} {}", describe(&s.status(i))),
+            Ok(()) => eprintln!("{who}run {i}/{n} {}", describe(&s.status(i))),
             Err(e @ Error::Interrupted(_)) => return Err(e),
             Err(e) => {
                 eprintln!("{who}run {i}/{n} failed: {e}");
@@ -152,6 +157,7 @@ fn sweep_in(job: &Job, a: SweepArgs) -> Result<()> {
                 failed.push(i);
             }
         }
+        drop(held);
     }
     job.barrier();
     if job.is_leader() || task.is_some() {

@@ -124,7 +124,8 @@ fn train_in(job: &Job, a: TrainArgs) -> Result<()> {
 /// rank trains its part of each minibatch and applies the same update; rank 0 writes.
 fn train_job(job: &Job, cfg: TrainConfig, data: Dataset, out: &Path, a: &TrainArgs) -> Result<()> {
     if a.device != DeviceKind::Cpu {
-        return Err(Error::Invalid(
+        // Every rank sees this: rank 0 alone reports it.
+        return Err(Error::Distributed(
             "--device host|cuda trains in one process: data-parallel training (mpirun) runs the CPU trainer".into(),
         ));
     }
@@ -141,7 +142,9 @@ fn train_job(job: &Job, cfg: TrainConfig, data: Dataset, out: &Path, a: &TrainAr
         t.set_reducer(job.reducer())?;
         return t.follow();
     }
-    let mut t = match Trainer::with_data(cfg, data, out, a.resume, a.threads) {
+    let started = Trainer::with_data(cfg, data, out, a.resume, a.threads)
+        .and_then(|mut t| t.set_reducer(job.reducer()).map(|_| t));
+    let mut t = match started {
         Ok(t) => {
             job.share_start(Some(Ok(t.snapshot())))?;
             t
@@ -152,7 +155,6 @@ fn train_job(job: &Job, cfg: TrainConfig, data: Dataset, out: &Path, a: &TrainAr
             return Err(Error::Distributed(format!("rank 0: {e}")));
         }
     };
-    t.set_reducer(job.reducer())?;
     t.echo_log();
     let s = t.fit(a.threads)?;
     print_summary(&s, out);
