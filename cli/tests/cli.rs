@@ -4,7 +4,7 @@
 use std::path::Path;
 mod common;
 
-use common::{fhn, stderr, tmp};
+use common::{fhn, metrics_without_timing, stderr, tmp};
 use std::process::Command;
 
 #[test]
@@ -68,20 +68,6 @@ fn check_adjoint_json_on_the_example() {
     assert!(v["asymmetry_closed_form"].as_f64().unwrap() <= 1e-12);
     assert!(v["closed_vs_fd"].as_f64().unwrap() <= 1e-6);
     assert!(v["jacobian_asymmetry"].as_f64().unwrap() > 1e-3);
-}
-
-fn metrics_without_timing(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("train_seconds");
-            o.remove("examples_per_second");
-            v
-        })
-        .collect()
 }
 
 #[test]

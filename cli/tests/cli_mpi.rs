@@ -5,7 +5,7 @@
 #![cfg(feature = "mpi")]
 
 mod common;
-use common::{fhn, stderr, tmp};
+use common::{fhn, metrics_without_timing, stderr, tmp};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -45,20 +45,6 @@ fn train_args<'a>(out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     ];
     a.extend_from_slice(extra);
     a
-}
-
-fn metrics_without_timing(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("train_seconds");
-            o.remove("examples_per_second");
-            v
-        })
-        .collect()
 }
 
 #[test]

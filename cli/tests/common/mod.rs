@@ -37,3 +37,18 @@ pub fn stderr(o: &Output) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
+
+/// metrics.jsonl of a run folder without the wall-clock fields (comparable across runs).
+pub fn metrics_without_timing(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("train_seconds");
+            o.remove("examples_per_second");
+            v
+        })
+        .collect()
+}
