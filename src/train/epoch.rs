@@ -4,7 +4,7 @@
 use super::eval::evaluate_part;
 use super::run_dir::summarise;
 use super::shards::Shards;
-use super::{checkpoint, evaluate, optim, probe, reduce, EpochMetrics, Evaluation, Progress};
+use super::{checkpoint, optim, probe, reduce, EpochMetrics, Evaluation, Progress};
 use super::{RunSummary, Trainer};
 use crate::error::{Error, Result};
 use checkpoint::Checkpoint;
@@ -110,9 +110,6 @@ impl Trainer {
         } else {
             &self.data.val
         };
-        if ranks == 1 {
-            return evaluate(&self.net, &self.cfg, split, self.threads);
-        }
         let local = evaluate_part(&self.net, &self.cfg, split, self.threads, rank, ranks);
         let all = self.reducer.gather(local)?;
         Ok(Evaluation::from_batches(
