@@ -143,3 +143,16 @@ fn an_mpi_launch_of_a_binary_without_mpi_is_refused() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--features mpi"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_sweep_runs_on_the_device_it_is_given() {
+    let d = tmp("sweep-device");
+    let (file, out) = (d.join("s.toml"), d.join("out"));
+    std::fs::write(&file, "base = \"tiny\"\n").unwrap();
+    let o = sweep(&file, &out, &["--device", "host"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("tiny-s1/results.json")).unwrap()).unwrap();
+    assert!(r["device"].as_str().unwrap().contains("host"), "{r}");
+    let _ = std::fs::remove_dir_all(d);
+}

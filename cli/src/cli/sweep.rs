@@ -7,6 +7,7 @@
 use super::job::Job;
 use super::train::setup_threads;
 use clap::Args;
+use fhn_eqprop::backend::DeviceKind;
 use fhn_eqprop::train::sweep::{RunStatus, Sweep};
 use fhn_eqprop::train::{load_data, RunLock, Trainer};
 use fhn_eqprop::{Error, Result};
@@ -23,6 +24,9 @@ pub struct SweepArgs {
     /// Threads per run.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Where each run's steps run (see `fhn train --device`; cuda: one GPU, one process).
+    #[arg(long, default_value = "cpu", value_parser = super::device_kind())]
+    device: DeviceKind,
     /// List the runs and where each stands; train nothing.
     #[arg(long)]
     list: bool,
@@ -141,7 +145,8 @@ fn sweep_in(job: &Job, a: SweepArgs) -> Result<()> {
             r.dir.display()
         );
         let trainer = load_data(&r.config)
-            .and_then(|data| Trainer::with_lock(r.config.clone(), data, lock, resume, a.threads));
+            .and_then(|data| Trainer::with_lock(r.config.clone(), data, lock, resume, a.threads))
+            .and_then(|mut t| t.use_device(a.device).map(|_| t));
         // The trainer holds the run's lock until failed.txt is written: no other process can
         // take the failed run for an unfinished one in between.
         let (result, held) = match trainer {

@@ -12,8 +12,8 @@
 //! [grid]                        # every combination of these values
 //! "model.widths" = [[784, 500, 10], [784, 500, 500, 10]]
 //! "training.epochs" = [10]
-//! [[runs]]                      # and/or a list of variants, each with a label
-//! label = "slow"
+//! [[runs]]                      # and/or a list of variants, each with a label (and
+//! label = "slow"                # optionally its own `base`)
 //! "training.lrs" = [0.05, 0.01]
 //! ```
 
@@ -91,6 +91,20 @@ pub enum RunStatus {
 /// Configuration keys (dotted) and their new values.
 type Changes = Vec<(String, Value)>;
 
+/// A sweep's base configuration (a preset name, or a file relative to the sweep file), also as
+/// a TOML table to change keys in.
+fn load_base(base: &str, path: &Path) -> Result<(TrainConfig, Table)> {
+    let cfg = if PRESETS.contains(&base) {
+        TrainConfig::preset(base)?
+    } else {
+        TrainConfig::load(&path.parent().unwrap_or(Path::new(".")).join(base))
+            .map_err(|e| bad(path, format!("base: {e}")))?
+    };
+    let table = toml::from_str(&cfg.to_toml())
+        .map_err(|e| bad(path, format!("base configuration: {e}")))?;
+    Ok((cfg, table))
+}
+
 fn bad(path: &Path, msg: String) -> Error {
     Error::Parse {
         path: path.into(),
@@ -138,14 +152,7 @@ impl Sweep {
             path.file_stem()
                 .map_or("sweep".into(), |s| s.to_string_lossy().into())
         });
-        let base = if PRESETS.contains(&f.base.as_str()) {
-            TrainConfig::preset(&f.base)?
-        } else {
-            TrainConfig::load(&path.parent().unwrap_or(Path::new(".")).join(&f.base))
-                .map_err(|e| bad(path, format!("base: {e}")))?
-        };
-        let base_table: Table = toml::from_str(&base.to_toml())
-            .map_err(|e| bad(path, format!("base configuration: {e}")))?;
+        let (base, base_table) = load_base(&f.base, path)?;
         // The grid's combinations, in the file's (sorted) key order.
         let mut combos: Vec<Changes> = vec![Vec::new()];
         for (key, values) in &f.grid {
@@ -164,8 +171,9 @@ impl Sweep {
                 })
                 .collect();
         }
-        let listed: Vec<(Option<String>, Changes)> = if f.runs.is_empty() {
-            vec![(None, Vec::new())]
+        // Each listed variant: its label, its own base (if it names one) and its changes.
+        let listed: Vec<(Option<String>, Option<Table>, Changes)> = if f.runs.is_empty() {
+            vec![(None, None, Vec::new())]
         } else {
             let mut out = Vec::new();
             for (i, r) in f.runs.iter().enumerate() {
@@ -174,9 +182,15 @@ impl Sweep {
                     Some(_) => return Err(bad(path, format!("runs[{i}].label must be a string"))),
                     None => format!("run{i}"),
                 };
-                let changes = r.iter().filter(|(k, _)| *k != "label");
+                let own_base = match r.get("base") {
+                    Some(Value::String(b)) => Some(load_base(b, path)?.1),
+                    Some(_) => return Err(bad(path, format!("runs[{i}].base must be a string"))),
+                    None => None,
+                };
+                let changes = r.iter().filter(|(k, _)| *k != "label" && *k != "base");
                 out.push((
                     Some(label),
+                    own_base,
                     changes.map(|(k, v)| (k.clone(), v.clone())).collect(),
                 ));
             }
@@ -192,7 +206,7 @@ impl Sweep {
             .clone()
             .unwrap_or_else(|| PathBuf::from("runs/sweeps").join(&name));
         let mut runs: Vec<SweepRun> = Vec::new();
-        for (list_label, list_changes) in &listed {
+        for (list_label, own_base, list_changes) in &listed {
             for combo in &combos {
                 let changes: Changes = list_changes.iter().chain(combo).cloned().collect();
                 let grid_label = (combo.iter())
@@ -205,7 +219,7 @@ impl Sweep {
                     (None, false) => grid_label,
                     (None, true) => base.name.clone(),
                 };
-                let mut table = base_table.clone();
+                let mut table = own_base.as_ref().unwrap_or(&base_table).clone();
                 for (k, v) in &changes {
                     set(&mut table, k, v.clone())
                         .map_err(|m| bad(path, format!("variant '{label}': {m}")))?;

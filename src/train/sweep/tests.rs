@@ -52,6 +52,9 @@ fn a_list_of_variants_combines_with_the_grid() {
         "training.beta" = 0.25
         [[runs]]
         "training.beta" = 0.5
+        [[runs]]
+        label = "h"
+        base = "hopfield"
         "#,
     )
     .unwrap();
@@ -62,9 +65,19 @@ fn a_list_of_variants_combines_with_the_grid() {
             "slow,epochs=1",
             "slow,epochs=2",
             "run1,epochs=1",
-            "run1,epochs=2"
+            "run1,epochs=2",
+            "h,epochs=1",
+            "h,epochs=2"
         ]
     );
+    // A run with its own base takes everything else from it.
+    let h = &s.runs[5].config;
+    assert_eq!(h.model.kind, crate::layered::Kind::Hopfield);
+    assert_eq!(
+        h.training.lrs,
+        TrainConfig::preset("hopfield").unwrap().training.lrs
+    );
+    assert_eq!(h.training.epochs, 2);
     assert_eq!(s.runs[0].config.training.beta, 0.25);
     assert_eq!(s.runs[3].config.training.beta, 0.5);
     assert_eq!(s.runs[3].config.training.epochs, 2);
