@@ -186,4 +186,29 @@ fn evaluation_counts_errors_and_costs_of_every_example() {
         cost / n
     );
     assert!(e.residual > 0.0 && e.residual.is_finite());
+    // Batches of 3, 3, 3 and 1 (the last smaller: new shards), two shards each.
+    cfg.training.eval_batch_size = 3;
+    let small = evaluate(&net, &cfg, &data.test, 2).unwrap();
+    assert_eq!(small.error, e.error);
+    assert!(
+        (small.cost - e.cost).abs() < 1e-4 * e.cost,
+        "{} vs {}",
+        small.cost,
+        e.cost
+    );
+}
+
+#[test]
+fn an_evaluation_averages_examples_and_batch_residuals() {
+    let batch = |errors, cost, residual| BatchStats {
+        errors,
+        cost,
+        residual,
+        steps: 60,
+        shards: 1,
+    };
+    let e = Evaluation::from_batches(&[batch(1, 0.5, 0.2), batch(2, 1.5, 0.4)], 8);
+    assert_eq!(e.error, 3.0 / 8.0);
+    assert_eq!(e.cost, 2.0 / 8.0);
+    assert!((e.residual - 0.3).abs() < 1e-15, "{}", e.residual);
 }

@@ -120,7 +120,13 @@ fn two_processes_of_one_thread_compute_the_bits_of_one_process_with_two_threads(
     let (one_dir, two_dir) = (scratch("split-one"), scratch("split-two"));
     let mut one =
         Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &one_dir, false, 2).unwrap();
-    one.fit(2).unwrap();
+    let summary = one.fit(2).unwrap();
+    let log = std::fs::read_to_string(one_dir.join("log.txt")).unwrap();
+    assert!(
+        log.contains(", 2 thread(s),") && !log.contains("processes"),
+        "{log}"
+    );
+    assert_eq!(summary.device, "cpu");
 
     let mut leader = Trainer::with_data(cfg, synthetic_data(16, 3), &two_dir, false, 1).unwrap();
     let start = leader.snapshot();
