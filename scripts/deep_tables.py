@@ -71,7 +71,38 @@ def levers():
     return "\n".join(out)
 
 
-sections = {"probe": probe, "solvers": solvers, "levers": levers}
+def flat(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flat(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
+
+
+def fast_levers():
+    """`scripts/fast_levers.sh`: each run's config diffed against fast-base's."""
+    runs = sorted(res.glob("ablations/fast-*/config.toml"))
+    base = flat(tomllib.loads((res / "ablations/fast-base/config.toml").read_text()))
+    out = ["| run | differs from `best` (2 epochs) | relaxation steps per update | examples/s (1 thread) "
+           "| val error, epoch 1 | epoch 2 | test error, epoch 2 | free residual, epoch 2 |",
+           "|---|---|---|---|---|---|---|---|"]
+    for c in runs:
+        d = c.parent
+        cfg = flat(tomllib.loads(c.read_text()))
+        ms = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()]
+        if len(ms) < 2:
+            continue  # still running
+        diff = ", ".join(f"{k.split('.')[-1]} {cfg.get(k)}" for k in sorted(set(cfg) | set(base))
+                         if k != "name" and cfg.get(k) != base.get(k))
+        eps = sum(m["examples_per_second"] * m["train_seconds"] for m in ms) / sum(m["train_seconds"] for m in ms)
+        out.append(f"| {d.name} | {diff or '—'} | {ms[-1]['relax_steps']:.0f} | {eps:.0f} | {100 * ms[0]['val_error']:.2f} % | "
+                   f"{100 * ms[1]['val_error']:.2f} % | {100 * ms[1]['test_error']:.2f} % | {ms[1]['free_residual']:.1e} |")
+    return "\n".join(out)
+
+
+sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers}
 for name in sys.argv[1:] or sections:
     print(sections[name]())
     print()

@@ -190,6 +190,8 @@ blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "sid
           "deep_probe": lambda: table("deep_tables.py", "probe"),
           "deep_solvers": lambda: table("deep_tables.py", "solvers"),
           "deep_levers": lambda: table("deep_tables.py", "levers"),
+          "fast_levers": lambda: table("deep_tables.py", "fast_levers"),
+          "time_to_accuracy": lambda: table("time_to_accuracy.py", "all"),
           "circuit_small": lambda: table("circuit_table.py", "small"),
           "circuit_mnist": lambda: table("circuit_table.py", "mnist"),
           "circuit_hardware": lambda: table("circuit_table.py", "hardware"),

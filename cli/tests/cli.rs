@@ -226,7 +226,7 @@ fn configurations_without_sense_are_refused() {
     }
     let help = String::from_utf8(fhn(&["train", "--help"]).stdout).unwrap();
     assert!(
-        help.contains("quick, paper, paper-converged, best, deep, hopfield, tiny"),
+        help.contains("quick, paper, paper-converged, best, fast, deep, hopfield, tiny"),
         "{help}"
     );
     let help = String::from_utf8(fhn(&["eval", "--help"]).stdout).unwrap();

@@ -86,13 +86,17 @@ impl<B: Backend> Engine<B> {
         if cfg.model.kind != Kind::Fhn
             || !matches!(t.solver, Solver::Euler | Solver::Jacobi)
             || t.tolerance != 0.0
+            || t.free_start != crate::train::config::FreeStart::Zero
+            || t.weight_decay != 0.0
         {
             return Err(Error::Invalid(format!(
-                "{} runs kind = \"fhn\" with solver euler or jacobi and tolerance 0 (got {:?}, {:?}, {})",
+                "{} runs kind = \"fhn\" with solver euler or jacobi, tolerance 0, free_start zero and no weight decay (got {:?}, {:?}, {}, {:?}, {})",
                 be.describe(),
                 cfg.model.kind,
                 t.solver,
-                t.tolerance
+                t.tolerance,
+                t.free_start,
+                t.weight_decay
             )));
         }
         let widths = &cfg.model.widths;

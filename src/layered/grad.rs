@@ -114,7 +114,11 @@ impl<T: Real> LayeredNet<T> {
                 let (da, ma, db, mb) = (&ws.delta[l], &ws.sum[l], &ws.delta[l + 1], &ws.sum[l + 1]);
                 let g = &mut acc.w[l];
                 Mat::add_outer(g, db.as_ref(), ma.as_ref(), -c * scale, par);
-                Mat::add_outer(g, mb.as_ref(), da.as_ref(), -c * scale, par);
+                // A clamped layer (the input) is the same in both phases: δ = 0 exactly, and
+                // its GEMM (the largest, at layer 0) would add zeros.
+                if (0..da.ncols()).any(|j| col(da, j).iter().any(|&x| x != T::zero())) {
+                    Mat::add_outer(g, mb.as_ref(), da.as_ref(), -c * scale, par);
+                }
                 if E::CO_CONTENT {
                     let (sa, sb) = (dot_rows(da, ma), dot_rows(db, mb));
                     for j in 0..g.ncols() {

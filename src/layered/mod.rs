@@ -166,6 +166,15 @@ pub struct Workspace<T: Real> {
     batch: usize,
 }
 
+impl<T: Real> Workspace<T> {
+    /// Takes the Laplacian diagonal (and the solver's stiffness) [`LayeredNet::refresh_diagonal`]
+    /// computed in `other`, a workspace of the same network.
+    pub fn copy_diagonal_from(&mut self, other: &Workspace<T>) {
+        self.diag.clone_from(&other.diag);
+        self.stiffness.clone_from(&other.stiffness);
+    }
+}
+
 /// The cost's force: targets (n_L × B) and nudging strength β.
 #[derive(Clone, Copy)]
 pub struct Nudge<'a, T: Real> {

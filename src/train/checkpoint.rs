@@ -63,7 +63,7 @@ pub fn to_bytes(c: &Checkpoint) -> Result<Vec<u8>> {
     serialize(&named, meta)
 }
 
-fn serialize(
+pub(super) fn serialize(
     named: &[(String, Vec<usize>, Vec<u8>)],
     meta: HashMap<String, String>,
 ) -> Result<Vec<u8>> {

@@ -61,8 +61,14 @@ pub struct TrainingConfig {
     pub bias_lr: f64,
     /// Heavy-ball momentum (0 = plain SGD).
     pub momentum: f64,
-    /// Multiply every learning rate by this after each epoch.
+    /// Multiply every learning rate by this after each epoch (`lr_schedule = "exponential"`).
     pub lr_decay: f64,
+    /// How the learning rates change over the epochs.
+    #[serde(default)]
+    pub lr_schedule: Schedule,
+    /// L2 weight decay λ: the weight matrices' gradient gains λ·W (biases are not decayed).
+    #[serde(default)]
+    pub weight_decay: f64,
     /// Free-phase steps at evaluation time.
     pub eval_steps: usize,
     /// Stop a phase early once ‖∂Φ/∂s‖∞ ≤ tolerance (0 = always run all steps; the step
@@ -81,6 +87,51 @@ pub struct TrainingConfig {
     /// FHN networks with ε > 0 only).
     #[serde(default)]
     pub estimator: super::estimate::Estimator,
+    /// Where each training free phase starts (`zero`, `previous`, `persistent`); evaluation
+    /// always starts from zero.
+    #[serde(default)]
+    pub free_start: FreeStart,
+}
+
+/// The learning-rate schedule: the factor every learning rate is multiplied by in each epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// `lr_decay^e` in epoch e + 1.
+    #[default]
+    Exponential,
+    /// `½(1 + cos(π e / epochs))` in epoch e + 1: from 1 down towards 0 at the last epoch.
+    Cosine,
+}
+
+impl TrainingConfig {
+    /// The learning-rate scale for the epoch after `done` completed ones, given the scale
+    /// `current` of the last one.
+    pub fn lr_scale_after(&self, done: usize, current: f64) -> f64 {
+        match self.lr_schedule {
+            Schedule::Exponential => current * self.lr_decay,
+            Schedule::Cosine => {
+                let x = done as f64 / self.epochs.max(1) as f64;
+                0.5 * (1.0 + (std::f64::consts::PI * x.min(1.0)).cos())
+            }
+        }
+    }
+}
+
+/// The initial hidden and output state of a training free phase.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FreeStart {
+    /// Zero (the paper's choice, and the default).
+    #[default]
+    Zero,
+    /// The free equilibrium of the previous minibatch of the epoch (zero for the first): no
+    /// memory, but the state starts near the data manifold.
+    Previous,
+    /// Each training example's own last free equilibrium (zero the first time it is seen);
+    /// memory n_train × Σ_{l≥1} n_l × 2 f32, kept in `free_states.safetensors` beside the
+    /// checkpoint so that `--resume` continues bit-identically.
+    Persistent,
 }
 
 fn default_anderson_memory() -> usize {
@@ -237,6 +288,7 @@ impl TrainConfig {
             t.bias_lr,
             t.momentum,
             t.lr_decay,
+            t.weight_decay,
             self.init.scale,
             self.data.input_scale,
         ];
@@ -251,6 +303,12 @@ impl TrainConfig {
         }
         if let Some(l) = t.lrs.iter().position(|&x| x < 0.0) {
             return bad(format!("training.lrs[{l}] = {} is negative", t.lrs[l]));
+        }
+        if t.weight_decay < 0.0 {
+            return bad(format!(
+                "training.weight_decay = {} is negative",
+                t.weight_decay
+            ));
         }
         if t.bias_lr < 0.0 {
             return bad(format!("training.bias_lr = {} is negative", t.bias_lr));
@@ -270,6 +328,11 @@ impl TrainConfig {
         let exact = t.probe_examples > 0 || t.estimator == super::estimate::Estimator::Implicit;
         if exact && (self.model.kind != crate::layered::Kind::Fhn || self.model.fhn.eps == 0.0) {
             return bad("training.probe_examples and estimator = \"implicit\" need kind = \"fhn\" with eps > 0 (the exact gradient uses the graph view)".into());
+        }
+        if t.free_start != FreeStart::Zero && t.estimator != super::estimate::Estimator::EqProp {
+            return bad(
+                "training.free_start other than \"zero\" needs estimator = \"eqprop\"".into(),
+            );
         }
         if t.solver == Solver::Anderson && t.anderson_memory == 0 {
             return bad("training.anderson_memory must be ≥ 1 with solver = \"anderson\"".into());
@@ -294,6 +357,40 @@ mod tests {
             assert_eq!(c, back);
         }
         assert!(TrainConfig::preset("nope").is_err());
+    }
+
+    #[test]
+    fn learning_rate_schedules_follow_their_formulas() {
+        let mut t = TrainConfig::preset("quick").unwrap().training;
+        t.epochs = 4;
+        t.lr_decay = 0.8;
+        assert_eq!(t.lr_scale_after(1, 0.5), 0.4);
+        t.lr_schedule = Schedule::Cosine;
+        let s: Vec<f64> = (1..=5).map(|e| t.lr_scale_after(e, 1.0)).collect();
+        let want = [
+            0.853_553_390_593_273_7,
+            0.5,
+            0.146_446_609_406_726_3,
+            0.0,
+            0.0,
+        ];
+        for (a, b) in s.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12, "{s:?}");
+        }
+        let mut c = TrainConfig::preset("quick").unwrap();
+        c.training.weight_decay = -1e-4;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("weight_decay"));
+        let c = TrainConfig::preset("quick").unwrap().to_toml();
+        let c = c
+            .replace("lr_schedule = \"exponential\"", "lr_schedule = \"cosine\"")
+            .replace("weight_decay = 0.0", "weight_decay = 0.0005");
+        let back = TrainConfig::from_toml(&c, Path::new("x.toml")).unwrap();
+        assert_eq!(back.training.lr_schedule, Schedule::Cosine);
+        assert_eq!(back.training.weight_decay, 5e-4);
     }
 
     #[test]

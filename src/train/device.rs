@@ -36,7 +36,7 @@ impl Trainer {
         self.device = Some(dev);
         let m = out?;
         self.epoch = epoch;
-        self.lr_scale *= self.cfg.training.lr_decay;
+        self.lr_scale = self.cfg.training.lr_scale_after(epoch, self.lr_scale);
         self.commit_epoch(&m)?;
         Ok(m)
     }

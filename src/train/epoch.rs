@@ -7,10 +7,12 @@ use super::shards::Shards;
 use super::{checkpoint, optim, probe, reduce, EpochMetrics, Evaluation, Progress};
 use super::{RunSummary, Trainer};
 use crate::error::{Error, Result};
+use crate::layered::col;
 use checkpoint::Checkpoint;
 use faer::Mat;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rayon::prelude::*;
 use std::time::Instant;
 
 impl Trainer {
@@ -30,7 +32,8 @@ impl Trainer {
             return self.run_epoch_device(epoch, &order);
         }
         let batches = order.len() / bs;
-        let mut est = self.estimator(bs);
+        let states = self.free_states.take();
+        let mut est = self.estimator(bs, states);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
         let mut relax_steps = 0.0;
@@ -43,12 +46,11 @@ impl Trainer {
                     Error::Diverged(m) => Error::Diverged(format!("epoch {epoch}, batch {k}: {m}")),
                     e => e,
                 })?;
-            if self
-                .net
-                .weights
-                .iter()
-                .any(|w| (0..w.ncols()).any(|j| (0..w.nrows()).any(|i| !w[(i, j)].is_finite())))
-            {
+            if self.net.weights.iter().any(|w| {
+                (0..w.ncols())
+                    .into_par_iter()
+                    .any(|j| col(w, j).iter().any(|x| !x.is_finite()))
+            }) {
                 let msg = format!("epoch {epoch}, batch {k}: non-finite weights after the update");
                 // Every process applied the same update: all stop here, together.
                 return Err(match self.reducer.place().1 {
@@ -72,6 +74,7 @@ impl Trainer {
             self.progress(&p, (k + 1) % (batches / 10).max(1) == 0 && k + 1 < batches)?;
         }
         let secs = start.elapsed().as_secs_f64();
+        self.free_states = est.take_free_states();
         let val = self.evaluate_split(false)?;
         let test = self.evaluate_split(true)?;
         let m = EpochMetrics {
@@ -96,7 +99,7 @@ impl Trainer {
             },
         };
         self.epoch = epoch;
-        self.lr_scale *= self.cfg.training.lr_decay;
+        self.lr_scale = self.cfg.training.lr_scale_after(epoch, self.lr_scale);
         self.commit_epoch(&m)?;
         Ok(m)
     }
@@ -146,6 +149,9 @@ impl Trainer {
             return Ok(());
         }
         let ck = self.snapshot();
+        if let Some(s) = &self.free_states {
+            s.save(&self.dir.join(super::warm::FILE), ck.epoch)?;
+        }
         if m.val_error < self.best_val {
             self.best_val = m.val_error;
             checkpoint::save(&self.dir.join("best.safetensors"), &ck)?;
@@ -175,7 +181,7 @@ impl Trainer {
             return self.time_steps_device(batches);
         }
         let bs = self.cfg.training.batch_size;
-        let mut est = self.estimator(bs);
+        let mut est = self.estimator(bs, None);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let n = self.data.train.len();
         let start = Instant::now();
@@ -200,7 +206,7 @@ impl Trainer {
             self.step_on_device(idx)?;
             return Ok(sh.inputs_and_targets());
         }
-        let mut est = self.estimator(idx.len());
+        let mut est = self.estimator(idx.len(), None);
         let mut ratios = vec![0.0; self.net.weights.len()];
         self.train_batch(&mut *est, idx, &mut ratios)?;
         Ok(sh.inputs_and_targets())

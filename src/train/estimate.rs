@@ -3,8 +3,9 @@
 //! at the true equilibrium, f64; for checks and small networks) are two implementations of one
 //! interface, [`GradientEstimator`]; `training.estimator` picks one.
 
-use super::config::TrainConfig;
-use super::shards::Shards;
+use super::config::{FreeStart, TrainConfig};
+use super::shards::{Shards, Start};
+use super::warm::FreeStates;
 use crate::data::Split;
 use crate::eqprop::implicit_gradient;
 use crate::error::Result;
@@ -75,11 +76,19 @@ pub trait GradientEstimator: Send {
     ) -> Result<BatchStats>;
     /// Call after the weights changed.
     fn weights_changed(&mut self, net: &LayeredNet<f32>);
+    /// Hands back the persistent free states given to the estimator (None if it has none).
+    fn take_free_states(&mut self) -> Option<FreeStates> {
+        None
+    }
 }
 
 /// EqProp on the sharded CPU relaxation (one shard per thread).
 pub struct EqProp {
     shards: Shards,
+    /// Where free phases start (`training.free_start` decides when built by [`estimator`]).
+    free_start: FreeStart,
+    /// Each training example's last free state (with [`FreeStart::Persistent`]).
+    states: Option<FreeStates>,
 }
 
 impl EqProp {
@@ -87,6 +96,8 @@ impl EqProp {
     pub fn new(net: &LayeredNet<f32>, batch: usize, threads: usize) -> Self {
         Self {
             shards: Shards::new(net, batch, threads),
+            free_start: FreeStart::Zero,
+            states: None,
         }
     }
 
@@ -95,7 +106,17 @@ impl EqProp {
     pub fn part_of(net: &LayeredNet<f32>, batch: usize, threads: usize, mean_over: usize) -> Self {
         Self {
             shards: Shards::new(net, batch, threads).mean_over(mean_over),
+            free_start: FreeStart::Zero,
+            states: None,
         }
+    }
+
+    /// Free phases start at `start`; `states` (required for [`FreeStart::Persistent`], where
+    /// they start at zero for an example without one) are indexed by training example.
+    pub fn starting(mut self, start: FreeStart, states: Option<FreeStates>) -> Self {
+        self.free_start = start;
+        self.states = states;
+        self
     }
 }
 
@@ -108,12 +129,25 @@ impl GradientEstimator for EqProp {
         idx: &[usize],
         grads: &mut Grads<f32>,
     ) -> Result<BatchStats> {
-        self.shards.load(cfg, split, idx);
-        self.shards.eqprop(net, cfg, grads)
+        let start = match (self.free_start, &self.states) {
+            (FreeStart::Previous, _) => Start::Previous,
+            (FreeStart::Persistent, Some(s)) => Start::Stored(s),
+            _ => Start::Zero,
+        };
+        self.shards.load_from(cfg, split, idx, start);
+        let stats = self.shards.eqprop(net, cfg, grads)?;
+        if let Some(s) = self.states.as_mut() {
+            self.shards.keep(idx, s);
+        }
+        Ok(stats)
     }
 
     fn weights_changed(&mut self, net: &LayeredNet<f32>) {
         self.shards.refresh(net);
+    }
+
+    fn take_free_states(&mut self) -> Option<FreeStates> {
+        self.states.take()
     }
 }
 
@@ -167,16 +201,21 @@ impl GradientEstimator for Implicit {
 }
 
 /// The estimator `cfg` asks for, for `batch` examples on `threads` shards, part of a minibatch
-/// of `mean_over` examples (= `batch` on one process).
+/// of `mean_over` examples (= `batch` on one process), given the persistent free `states`
+/// when `training.free_start = "persistent"`.
 pub fn estimator(
     cfg: &TrainConfig,
     net: &LayeredNet<f32>,
     batch: usize,
     threads: usize,
     mean_over: usize,
+    states: Option<FreeStates>,
 ) -> Box<dyn GradientEstimator> {
     match cfg.training.estimator {
-        Estimator::EqProp => Box::new(EqProp::part_of(net, batch, threads, mean_over)),
+        Estimator::EqProp => Box::new(
+            EqProp::part_of(net, batch, threads, mean_over)
+                .starting(cfg.training.free_start, states),
+        ),
         Estimator::Implicit => Box::new(Implicit::part_of(net, batch, threads, mean_over)),
     }
 }

@@ -37,6 +37,9 @@ mod split_tests;
 pub mod sweep;
 #[cfg(test)]
 mod tests;
+pub mod warm;
+#[cfg(test)]
+mod warm_tests;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -79,6 +82,8 @@ pub struct Trainer {
     /// The run folder's lock; None on a follower (a process of a data-parallel job other than
     /// the first, which writes nothing: [`Trainer::follower`]).
     lock: Option<RunLock>,
+    /// Each training example's last free state (`training.free_start = "persistent"`).
+    free_states: Option<warm::FreeStates>,
 }
 
 impl Trainer {
@@ -152,7 +157,8 @@ impl Trainer {
             .map(|m| m.val_error)
             .fold(f64::INFINITY, f64::min);
         let optimizer = Box::new(optim::HeavyBall::new(&cfg.training));
-        Ok(Self {
+        let (free_states, note) = warm::open(&cfg, dir, epoch, data.train.len())?;
+        let mut trainer = Self {
             optimizer,
             cfg,
             net,
@@ -172,7 +178,12 @@ impl Trainer {
             reducer: Box::new(reduce::Local),
             device: None,
             lock: Some(lock),
-        })
+            free_states,
+        };
+        if let Some(note) = note {
+            trainer.log(&note)?;
+        }
+        Ok(trainer)
     }
 
     /// A follower: another process of a data-parallel job, started from the leader's state
@@ -202,6 +213,7 @@ impl Trainer {
             reducer: Box::new(reduce::Local),
             device: None,
             lock: None,
+            free_states: None,
         })
     }
 
@@ -227,6 +239,11 @@ impl Trainer {
     pub fn set_reducer(&mut self, reducer: Box<dyn GradientReducer>) -> Result<()> {
         let ranks = reducer.place().1;
         let batch = self.cfg.training.batch_size.min(self.data.train.len());
+        if ranks > 1 && self.cfg.training.free_start == config::FreeStart::Persistent {
+            return Err(Error::Invalid(
+                "training.free_start = \"persistent\" keeps every example's state in one process: it is not supported with several processes (\"previous\" is)".into(),
+            ));
+        }
         if ranks > batch {
             return Err(Error::Invalid(format!(
                 "{ranks} processes need a minibatch of ≥ {ranks} examples (training.batch_size ≥ {ranks} and as many training examples; it is {batch})"
@@ -300,11 +317,16 @@ impl Trainer {
         &idx[reduce::part(idx.len(), rank, ranks)]
     }
 
-    /// The estimator for this process's part of minibatches of `batch` examples.
-    fn estimator(&self, batch: usize) -> Box<dyn GradientEstimator> {
+    /// The estimator for this process's part of minibatches of `batch` examples, holding the
+    /// persistent free `states` if given.
+    fn estimator(
+        &self,
+        batch: usize,
+        states: Option<warm::FreeStates>,
+    ) -> Box<dyn GradientEstimator> {
         let (rank, ranks) = self.reducer.place();
         let mine = reduce::part(batch, rank, ranks).len();
-        estimate::estimator(&self.cfg, &self.net, mine, self.threads, batch)
+        estimate::estimator(&self.cfg, &self.net, mine, self.threads, batch, states)
     }
 
     /// One update on minibatch `idx` of the training split: this process's estimate of its

@@ -3,8 +3,9 @@
 //! trainer's default and the one the backend engine runs on the device.
 
 use super::config::TrainingConfig;
-use crate::layered::{col, col_mut, Grads, LayeredNet};
+use crate::layered::{col, Grads, LayeredNet};
 use faer::Mat;
+use rayon::prelude::*;
 
 /// An update rule: applies the gradient estimate to the network.
 pub trait Optimizer: Send {
@@ -57,9 +58,9 @@ impl Optimizer for HeavyBall {
     }
 }
 
-/// One step `m ← μ m − η_l s g`, `θ ← θ + m` for every weight matrix (η_l = `lrs[l]`) and bias
-/// (η = `bias_lr`), with s the learning-rate scale; adds ‖Δθ‖/‖θ‖ of each weight matrix to
-/// `ratios[l]`.
+/// One step `m ← μ m − η_l s (g + λW)`, `W ← W + m` for every weight matrix (η_l = `lrs[l]`,
+/// λ = `weight_decay`) and `m ← μ m − η s g`, `b ← b + m` for every bias (η = `bias_lr`), with
+/// s the learning-rate scale; adds ‖ΔW‖/‖W‖ of each weight matrix to `ratios[l]`.
 pub(super) fn heavy_ball(
     net: &mut LayeredNet<f32>,
     grads: &Grads<f32>,
@@ -68,20 +69,39 @@ pub(super) fn heavy_ball(
     lr_scale: f64,
     ratios: &mut [f64],
 ) {
-    let (mu, s) = (t.momentum as f32, lr_scale as f32);
+    let (mu, s, wd) = (t.momentum as f32, lr_scale as f32, t.weight_decay as f32);
     for l in 0..net.weights.len() {
         let lr = t.lrs[l] as f32 * s;
         let (w, g, m) = (&mut net.weights[l], &grads.w[l], &mut momentum.w[l]);
+        // Columns in parallel; their squared norms are added in column order (same bits as
+        // one thread).
+        let norms: Vec<(f64, f64)> = w
+            .as_mut()
+            .par_col_iter_mut()
+            .zip(m.as_mut().par_col_iter_mut())
+            .enumerate()
+            .with_min_len(16)
+            .map(|(j, (wc, mc))| {
+                let wj = wc
+                    .try_as_col_major_mut()
+                    .expect("contiguous")
+                    .as_slice_mut();
+                let mj = mc
+                    .try_as_col_major_mut()
+                    .expect("contiguous")
+                    .as_slice_mut();
+                for ((wx, &gx), mx) in wj.iter_mut().zip(col(g, j)).zip(mj.iter_mut()) {
+                    let step = mu * *mx - lr * (gx + wd * *wx);
+                    *mx = step;
+                    *wx += step;
+                }
+                (sum_sq(mj), sum_sq(wj))
+            })
+            .collect();
         let (mut du2, mut w2) = (0.0f64, 0.0f64);
-        for j in 0..w.ncols() {
-            let (wj, gj, mj) = (col_mut(w, j), col(g, j), col_mut(m, j));
-            for ((wx, &gx), mx) in wj.iter_mut().zip(gj).zip(mj.iter_mut()) {
-                let step = mu * *mx - lr * gx;
-                *mx = step;
-                *wx += step;
-            }
-            du2 += sum_sq(mj);
-            w2 += sum_sq(wj);
+        for (d, w) in norms {
+            du2 += d;
+            w2 += w;
         }
         ratios[l] += (du2 / w2.max(1e-60)).sqrt();
         let blr = t.bias_lr as f32 * s;
@@ -134,6 +154,7 @@ mod tests {
             lrs: vec![0.3, 0.07],
             bias_lr: 0.11,
             momentum: 0.6,
+            weight_decay: 0.05,
             ..cfg.training.clone()
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
@@ -160,8 +181,9 @@ mod tests {
                 let (mut du2, mut w2) = (0.0, 0.0);
                 for j in 0..w.weights[l].ncols() {
                     for i in 0..w.weights[l].nrows() {
-                        let step =
-                            t.momentum * m.w[l][(i, j)] as f64 - lr * grads.w[l][(i, j)] as f64;
+                        let g = grads.w[l][(i, j)] as f64
+                            + t.weight_decay * w.weights[l][(i, j)] as f64;
+                        let step = t.momentum * m.w[l][(i, j)] as f64 - lr * g;
                         m.w[l][(i, j)] = step as f32;
                         w.weights[l][(i, j)] += step as f32;
                         du2 += step * step;

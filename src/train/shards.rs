@@ -6,9 +6,10 @@
 
 use super::config::TrainConfig;
 use super::estimate::BatchStats;
+use super::warm::FreeStates;
 use crate::data::Split;
 use crate::error::Result;
-use crate::layered::{BatchState, Grads, LayeredNet, Nudge, Phase, Workspace};
+use crate::layered::{col, BatchState, Grads, LayeredNet, Nudge, Phase, Workspace};
 use faer::{Mat, Par};
 use rayon::prelude::*;
 
@@ -39,8 +40,9 @@ impl Phases {
         self.labels.len()
     }
 
-    /// Loads examples `idx` of `split` into the clamped input and the targets; zeroes the rest.
-    fn load(&mut self, cfg: &TrainConfig, split: &Split, idx: &[usize]) {
+    /// Loads examples `idx` of `split` into the clamped input and the targets; the hidden and
+    /// output state is set by `start`.
+    fn load(&mut self, cfg: &TrainConfig, split: &Split, idx: &[usize], start: Start) {
         let scale = (cfg.data.input_scale / 255.0) as f32;
         let t = &cfg.training;
         for (b, &i) in idx.iter().enumerate() {
@@ -53,13 +55,23 @@ impl Phases {
                 self.target[(c, b)] = if on { t.target_on } else { t.target_off } as f32;
             }
         }
-        for l in 1..self.free.u.len() {
-            self.free.u[l].fill(0.0);
-            self.free.v[l].fill(0.0);
+        match start {
+            Start::Zero => {
+                for l in 1..self.free.u.len() {
+                    self.free.u[l].fill(0.0);
+                    self.free.v[l].fill(0.0);
+                }
+            }
+            Start::Previous => {}
+            Start::Stored(states) => {
+                for (b, &i) in idx.iter().enumerate() {
+                    states.restore(i, &mut self.free, b);
+                }
+            }
         }
     }
 
-    /// Free phase of `steps` steps from zero hidden state; returns the residual ‖∂Φ/∂s‖∞ and
+    /// Free phase of `steps` steps from the loaded state; returns the residual ‖∂Φ/∂s‖∞ and
     /// the steps taken.
     fn free_phase(
         &mut self,
@@ -175,6 +187,17 @@ impl Phases {
     }
 }
 
+/// Where a loaded minibatch's free phase starts.
+#[derive(Clone, Copy)]
+pub(super) enum Start<'a> {
+    /// Zero hidden and output state.
+    Zero,
+    /// Each shard's last free state.
+    Previous,
+    /// Each example's stored state.
+    Stored(&'a FreeStates),
+}
+
 /// A minibatch as up to `threads` shards of nearly equal size ([`super::reduce::part`]).
 pub(super) struct Shards {
     pub parts: Vec<Phases>,
@@ -209,13 +232,31 @@ impl Shards {
         self.parts.iter().map(Phases::batch).sum()
     }
 
-    /// Loads examples `idx` (exactly [`Self::batch`] of them), in order, across the shards.
+    /// Loads examples `idx` (exactly [`Self::batch`] of them), in order, across the shards,
+    /// with zero hidden and output state.
     pub fn load(&mut self, cfg: &TrainConfig, split: &Split, idx: &[usize]) {
+        self.load_from(cfg, split, idx, Start::Zero);
+    }
+
+    /// [`Self::load`] with the free phase starting at `start`.
+    pub fn load_from(&mut self, cfg: &TrainConfig, split: &Split, idx: &[usize], start: Start) {
         assert_eq!(idx.len(), self.batch(), "minibatch size");
         let mut rest = idx;
         for p in self.parts.iter_mut() {
             let (mine, tail) = rest.split_at(p.batch());
-            p.load(cfg, split, mine);
+            p.load(cfg, split, mine, start);
+            rest = tail;
+        }
+    }
+
+    /// Stores the free states of examples `idx` (as loaded) in `states`.
+    pub fn keep(&self, idx: &[usize], states: &mut FreeStates) {
+        let mut rest = idx;
+        for p in &self.parts {
+            let (mine, tail) = rest.split_at(p.batch());
+            for (b, &i) in mine.iter().enumerate() {
+                states.keep(i, &p.free, b);
+            }
             rest = tail;
         }
     }
@@ -257,22 +298,38 @@ impl Shards {
             })
             .collect();
         let stats = combine(out)?;
-        total.clear();
-        for g in &self.grads {
-            for (a, b) in total.w.iter_mut().zip(&g.w) {
-                *a += b;
-            }
-            for (a, b) in total.b.iter_mut().zip(&g.b) {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        // The shards' sum, in shard order for every entry; columns in parallel.
+        for (l, t) in total.w.iter_mut().enumerate() {
+            t.as_mut()
+                .par_col_iter_mut()
+                .enumerate()
+                .with_min_len(16)
+                .for_each(|(j, c)| {
+                    let tj = c.try_as_col_major_mut().expect("contiguous").as_slice_mut();
+                    tj.fill(0.0);
+                    for g in &self.grads {
+                        tj.iter_mut()
+                            .zip(col(&g.w[l], j))
+                            .for_each(|(x, y)| *x += y);
+                    }
+                });
+        }
+        for (l, t) in total.b.iter_mut().enumerate() {
+            t.fill(0.0);
+            for g in &self.grads {
+                t.iter_mut().zip(&g.b[l]).for_each(|(x, y)| *x += y);
             }
         }
         Ok(stats)
     }
 
-    /// Call after changing the weights.
+    /// Call after changing the weights (the diagonal is computed once and copied).
     pub fn refresh(&mut self, net: &LayeredNet<f32>) {
-        for p in self.parts.iter_mut() {
-            net.refresh_diagonal(&mut p.ws);
+        if let Some((first, rest)) = self.parts.split_first_mut() {
+            net.refresh_diagonal(&mut first.ws);
+            for p in rest {
+                p.ws.copy_diagonal_from(&first.ws);
+            }
         }
     }
 

@@ -117,7 +117,28 @@ fn two_processes_of_one_thread_compute_the_bits_of_one_process_with_two_threads(
     cfg.training.epochs = 2;
     // Early stopping makes the step counts differ between shards: they must add up alike.
     cfg.training.tolerance = 1e-3;
-    let (one_dir, two_dir) = (scratch("split-one"), scratch("split-two"));
+    processes_match_threads(cfg, "split");
+}
+
+/// Each shard (thread or process) starts from its own previous free state: the same bits.
+#[test]
+fn free_phases_from_the_previous_batch_split_over_processes_alike() {
+    let mut cfg = small_config();
+    cfg.training.epochs = 2;
+    cfg.training.free_start = super::config::FreeStart::Previous;
+    processes_match_threads(cfg, "split-previous");
+}
+
+/// A rank of a two-process group that never meets the other (for refusals).
+pub(super) fn two_ranks_for_tests() -> impl GradientReducer {
+    ThreadRank::group(2).remove(0)
+}
+
+fn processes_match_threads(cfg: super::config::TrainConfig, name: &str) {
+    let (one_dir, two_dir) = (
+        scratch(&format!("{name}-one")),
+        scratch(&format!("{name}-two")),
+    );
     let mut one =
         Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &one_dir, false, 2).unwrap();
     let summary = one.fit(2).unwrap();

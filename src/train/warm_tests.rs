@@ -1,0 +1,136 @@
+//! Tests of `training.free_start`: stored states are the free equilibria and are used,
+//! persistent runs resume bit-identically, and the modes refuse what they do not support.
+
+use super::config::{FreeStart, TrainConfig};
+use super::estimate::{EqProp, GradientEstimator};
+use super::tests::{scratch, small_config, synthetic_data};
+use super::warm::{FreeStates, FILE};
+use super::*;
+
+fn persistent(epochs: usize) -> TrainConfig {
+    let mut c = small_config();
+    c.training.free_start = FreeStart::Persistent;
+    c.training.epochs = epochs;
+    c
+}
+
+/// A free phase started from an example's stored equilibrium has nothing left to relax: with
+/// a tolerance it stops at once, and the estimate is the one from zero.
+#[test]
+fn a_stored_equilibrium_needs_no_relaxation_and_gives_the_same_estimate() {
+    let mut cfg = small_config();
+    cfg.training.tolerance = 1e-6;
+    cfg.training.free_steps = 5_000;
+    cfg.training.nudge_steps = 5_000;
+    let data = synthetic_data(16, 3);
+    let net = cfg.initial_net().unwrap();
+    let idx = [7, 2, 9, 4];
+    let states = FreeStates::new(&cfg.model.widths, data.train.len()).unwrap();
+    let mut est = EqProp::new(&net, idx.len(), 2).starting(FreeStart::Persistent, Some(states));
+    let mut g = [Grads::zeros_like(&net), Grads::zeros_like(&net)];
+    let mut steps = [0, 0];
+    for k in 0..2 {
+        steps[k] = est
+            .estimate(&net, &cfg, &data.train, &idx, &mut g[k])
+            .unwrap()
+            .steps;
+    }
+    // The nudged phases cost the same both times; the free phase ≥ 10 steps, then ≤ 1.
+    assert!(steps[0] >= steps[1] + 10 * 2, "steps {steps:?}");
+    for (a, b) in g[0].w.iter().zip(&g[1].w) {
+        let d = (a - b).norm_l2() / a.norm_l2();
+        assert!(d < 1e-3, "estimates differ by {d}");
+    }
+    let states = est.take_free_states().unwrap();
+    assert_eq!(states.stored(), idx.len());
+}
+
+/// Persistent states change training after the first epoch (they are used), and a run stopped
+/// after epoch 1 and resumed gives the uninterrupted run's checkpoint and states, byte for
+/// byte.
+#[test]
+fn persistent_states_are_used_and_resume_bit_identically() {
+    let run = |cfg: TrainConfig, name: &str, resume_after: Option<usize>| {
+        let dir = scratch(name);
+        if let Some(e) = resume_after {
+            let mut first = cfg.clone();
+            first.training.epochs = e;
+            Trainer::with_data(first, synthetic_data(16, 3), &dir, false, 2)
+                .unwrap()
+                .fit(2)
+                .unwrap();
+        }
+        Trainer::with_data(cfg, synthetic_data(16, 3), &dir, resume_after.is_some(), 2)
+            .unwrap()
+            .fit(2)
+            .unwrap();
+        dir
+    };
+    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    let straight = run(persistent(2), "warm-straight", None);
+    let split = run(persistent(2), "warm-split", Some(1));
+    let zero = run(small_config_epochs(2), "warm-zero", None);
+    assert!(read(&straight, "checkpoint.safetensors") == read(&split, "checkpoint.safetensors"));
+    assert!(read(&straight, FILE) == read(&split, FILE));
+    let cfg = persistent(2);
+    let (states, epoch) = FreeStates::load(&straight.join(FILE), &cfg.model.widths, 40).unwrap();
+    // 40 training examples, batches of 5: every one has a state after an epoch.
+    assert_eq!((states.stored(), epoch), (40, 2));
+    // Epoch 1 starts every example from zero, as the default does; epoch 2 does not.
+    let metrics = |d: &Path| read_metrics(d).unwrap();
+    let (a, b) = (metrics(&straight), metrics(&zero));
+    assert_eq!(a[0].train_cost, b[0].train_cost);
+    assert_ne!(a[1].train_cost, b[1].train_cost);
+    assert!(!zero.join(FILE).exists());
+    for d in [straight, split, zero] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+fn small_config_epochs(epochs: usize) -> TrainConfig {
+    let mut c = small_config();
+    c.training.epochs = epochs;
+    c
+}
+
+/// A resumed run whose states file is missing says so and starts them from zero.
+#[test]
+fn a_missing_states_file_is_logged_and_training_goes_on() {
+    let dir = scratch("warm-missing");
+    Trainer::with_data(persistent(1), synthetic_data(16, 3), &dir, false, 1)
+        .unwrap()
+        .fit(1)
+        .unwrap();
+    std::fs::remove_file(dir.join(FILE)).unwrap();
+    Trainer::with_data(persistent(2), synthetic_data(16, 3), &dir, true, 1)
+        .unwrap()
+        .fit(1)
+        .unwrap();
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("is missing"), "{log}");
+    assert!(dir.join(FILE).exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn unsupported_combinations_are_refused() {
+    let mut c = persistent(1);
+    c.training.estimator = super::estimate::Estimator::Implicit;
+    assert!(c.validate().unwrap_err().to_string().contains("free_start"));
+    let mut c = small_config();
+    c.training.free_start = FreeStart::Previous;
+    let back = TrainConfig::from_toml(&c.to_toml(), Path::new("x.toml")).unwrap();
+    assert_eq!(back.training.free_start, FreeStart::Previous);
+    let dir = scratch("warm-ranks");
+    let mut t = Trainer::with_data(persistent(1), synthetic_data(16, 3), &dir, false, 1).unwrap();
+    let e = t
+        .set_reducer(Box::new(super::split_tests::two_ranks_for_tests()))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("not supported with several processes"),
+        "{e}"
+    );
+    drop(t);
+    std::fs::remove_dir_all(dir).unwrap();
+}
