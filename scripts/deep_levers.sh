@@ -17,6 +17,13 @@ run() {
   $fhn train --config "$cfg" --threads 1 --out "results/ablations/deep-$name" >/dev/null
   mv "$cfg" "results/ablations/deep-$name/"
 }
-run base -e ''
-run dt1 -e 's/^dt = 0.5/dt = 1.0/'
-run redblack -e 's/^solver = "jacobi"/solver = "redblack"/; s/^free_steps = 150/free_steps = 40/; s/^nudge_steps = 50/nudge_steps = 15/; s/^eval_steps = 150/eval_steps = 40/'
+# `scripts/deep_levers.sh NAME…` runs only the named levers.
+want() { [ ${#only[@]} -eq 0 ] || [[ " ${only[*]} " == *" $1 "* ]]; }
+only=("$@")
+momentum='s/^momentum = 0.0/momentum = 0.9/; s/^bias_lr = 0.01/bias_lr = 0.001/; /^lrs = \[/,/^\]/c lrs = [0.02, 0.005, 0.00125, 0.0003125]'
+want base && run base -e ''
+want dt1 && run dt1 -e 's/^dt = 0.5/dt = 1.0/'
+want redblack && run redblack -e 's/^solver = "jacobi"/solver = "redblack"/; s/^free_steps = 150/free_steps = 40/; s/^nudge_steps = 50/nudge_steps = 15/; s/^eval_steps = 150/eval_steps = 40/'
+# The two levers of the `fast` preset (docs/TRAINING.md, time to accuracy) on the deep network.
+want momentum && run momentum -e "$momentum"
+want momentum-60-25 && run momentum-60-25 -e 's/^free_steps = 150/free_steps = 60/; s/^nudge_steps = 50/nudge_steps = 25/' -e "$momentum"

@@ -66,6 +66,8 @@ def levers():
             diff.append(f"dt {t['dt']}")
         if (t["free_steps"], t["nudge_steps"]) != ((55, 14) if paper else (150, 50)):
             diff.append(f"{t['free_steps']}/{t['nudge_steps']} steps")
+        if t["momentum"] != 0.0:
+            diff.append(f"momentum {t['momentum']}, lrs {t['lrs']}")
         out.append(f"| {d.name} | {', '.join(diff) or '—'} | {m['examples_per_second']:.0f} | {100 * m['train_error']:.2f} % | "
                    f"{100 * m['val_error']:.2f} % | {m['free_residual']:.1e} |")
     return "\n".join(out)

@@ -14,8 +14,9 @@ fn persistent(epochs: usize) -> TrainConfig {
     c
 }
 
-/// A free phase started from an example's stored equilibrium has nothing left to relax: with
-/// a tolerance it stops at once, and the estimate is the one from zero.
+/// A free phase started from the equilibrium of the same examples (stored for each example,
+/// or the previous batch's when that batch was the same) has nothing left to relax: with a
+/// tolerance it stops at once, and the estimate is the one from zero.
 #[test]
 fn a_stored_equilibrium_needs_no_relaxation_and_gives_the_same_estimate() {
     let mut cfg = small_config();
@@ -25,24 +26,28 @@ fn a_stored_equilibrium_needs_no_relaxation_and_gives_the_same_estimate() {
     let data = synthetic_data(16, 3);
     let net = cfg.initial_net().unwrap();
     let idx = [7, 2, 9, 4];
-    let states = FreeStates::new(&cfg.model.widths, data.train.len()).unwrap();
-    let mut est = EqProp::new(&net, idx.len(), 2).starting(FreeStart::Persistent, Some(states));
-    let mut g = [Grads::zeros_like(&net), Grads::zeros_like(&net)];
-    let mut steps = [0, 0];
-    for k in 0..2 {
-        steps[k] = est
-            .estimate(&net, &cfg, &data.train, &idx, &mut g[k])
-            .unwrap()
-            .steps;
+    for start in [FreeStart::Persistent, FreeStart::Previous] {
+        let states = FreeStates::new(&cfg.model.widths, data.train.len()).unwrap();
+        let states = (start == FreeStart::Persistent).then_some(states);
+        let mut est = EqProp::new(&net, idx.len(), 2).starting(start, states);
+        let mut g = [Grads::zeros_like(&net), Grads::zeros_like(&net)];
+        let mut steps = [0, 0];
+        for k in 0..2 {
+            steps[k] = est
+                .estimate(&net, &cfg, &data.train, &idx, &mut g[k])
+                .unwrap()
+                .steps;
+        }
+        // The nudged phases cost the same both times; the free phase ≥ 10 steps, then ≤ 1.
+        assert!(steps[0] >= steps[1] + 10 * 2, "{start:?}: steps {steps:?}");
+        for (a, b) in g[0].w.iter().zip(&g[1].w) {
+            let d = (a - b).norm_l2() / a.norm_l2();
+            assert!(d < 1e-3, "{start:?}: estimates differ by {d}");
+        }
+        let kept = est.take_free_states().map(|s| s.stored());
+        let want = (start == FreeStart::Persistent).then_some(idx.len());
+        assert_eq!(kept, want);
     }
-    // The nudged phases cost the same both times; the free phase ≥ 10 steps, then ≤ 1.
-    assert!(steps[0] >= steps[1] + 10 * 2, "steps {steps:?}");
-    for (a, b) in g[0].w.iter().zip(&g[1].w) {
-        let d = (a - b).norm_l2() / a.norm_l2();
-        assert!(d < 1e-3, "estimates differ by {d}");
-    }
-    let states = est.take_free_states().unwrap();
-    assert_eq!(states.stored(), idx.len());
 }
 
 /// Persistent states change training after the first epoch (they are used), and a run stopped
