@@ -27,6 +27,16 @@ cat <<'TXT'
 reproduces its logged test error exactly (the test `training_is_deterministic_resumable_and_eval_reproduces`
 checks this property on a small run).
 
+## Time to accuracy (issue 11; docs/TRAINING.md)
+
+Training wall time (2 threads, evaluation excluded, the machine otherwise idle) until the
+validation error first reaches 2.6 % and 2.0 %; run folders in `results/time-to-accuracy/`
+(`fhn train --preset fast|best --threads 2`), table by `scripts/time_to_accuracy.py`:
+
+TXT
+python3 scripts/time_to_accuracy.py
+cat <<'TXT'
+
 ## Speed (`cargo bench --bench train_step`)
 
 TXT

@@ -184,7 +184,12 @@ def python_mnist():
             f"{a['test']} test images):\n\n" + "\n".join(rows))
 
 
-blocks = {"setup": setup, "quick": quick, "checks": checks, "scale": scale, "side_by_side": side_by_side,
+def before_after_fast():
+    """results/bench/before_after_fast.txt (scripts/before_after.sh with CONFIG), fenced."""
+    return "```\n" + (res / "bench" / "before_after_fast.txt").read_text().strip() + "\n```"
+
+
+blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick, "checks": checks, "scale": scale, "side_by_side": side_by_side,
           "gpu_agreement": lambda: gpu("agreement"), "gpu_speed": lambda: gpu("speed"),
           "gpu_epochs": lambda: gpu("epochs"),
           "deep_probe": lambda: table("deep_tables.py", "probe"),
