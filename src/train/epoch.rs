@@ -32,7 +32,7 @@ impl Trainer {
             return self.run_epoch_device(epoch, &order);
         }
         let batches = order.len() / bs;
-        let states = self.free_states.take();
+        let states = self.take_free_states()?;
         let mut est = self.estimator(bs, states);
         let mut ratios = vec![0.0; self.net.weights.len()];
         let (mut errors, mut cost, mut residual, mut seen) = (0usize, 0.0, 0.0, 0usize);
@@ -102,6 +102,22 @@ impl Trainer {
         self.lr_scale = self.cfg.training.lr_scale_after(epoch, self.lr_scale);
         self.commit_epoch(&m)?;
         Ok(m)
+    }
+
+    /// The persistent free states for the next epoch. An epoch that stopped early (an error,
+    /// an observer's stop) kept them: they come back from the last epoch's file (or zero).
+    fn take_free_states(&mut self) -> Result<Option<super::warm::FreeStates>> {
+        let lost = self.free_states.is_none()
+            && self.cfg.training.free_start == super::config::FreeStart::Persistent;
+        if !lost {
+            return Ok(self.free_states.take());
+        }
+        let n = self.data.train.len();
+        let (states, note) = super::warm::open(&self.cfg, &self.dir, self.epoch, n)?;
+        if let Some(note) = note {
+            self.log(&note)?;
+        }
+        Ok(states)
     }
 
     /// The free-phase evaluation on the validation (or test) split, each process evaluating

@@ -92,6 +92,50 @@ fn persistent_states_are_used_and_resume_bit_identically() {
     }
 }
 
+/// An epoch stopped between batches (here by an observer) took the states with it; training
+/// on with the same trainer starts from the last epoch's file, and the run ends as a run that
+/// was never stopped does.
+#[test]
+fn states_survive_an_interrupted_epoch() {
+    struct StopOnce(bool);
+    impl Observer for StopOnce {
+        fn progress(&mut self, p: &Progress) -> Result<Flow> {
+            let stop = p.epoch == 2 && !self.0;
+            self.0 |= stop;
+            Ok(if stop { Flow::Stop } else { Flow::Continue })
+        }
+    }
+    let (stopped, straight) = (scratch("warm-stopped"), scratch("warm-unstopped"));
+    let mut t =
+        Trainer::with_data(persistent(2), synthetic_data(16, 3), &stopped, false, 1).unwrap();
+    t.add_observer(Box::new(StopOnce(false)));
+    assert!(matches!(t.fit(1).unwrap_err(), Error::Interrupted(_)));
+    // The interrupted epoch's updates stay in memory: restart it from the checkpoint.
+    drop(t);
+    Trainer::with_data(persistent(2), synthetic_data(16, 3), &stopped, true, 1)
+        .unwrap()
+        .fit(1)
+        .unwrap();
+    Trainer::with_data(persistent(2), synthetic_data(16, 3), &straight, false, 1)
+        .unwrap()
+        .fit(1)
+        .unwrap();
+    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    assert!(read(&stopped, FILE) == read(&straight, FILE));
+    // The same trainer after a stop: the states come back from the file of epoch 1.
+    let d = scratch("warm-same-trainer");
+    let mut t = Trainer::with_data(persistent(2), synthetic_data(16, 3), &d, false, 1).unwrap();
+    t.add_observer(Box::new(StopOnce(false)));
+    assert!(t.fit(1).is_err());
+    assert!(t.free_states.is_none());
+    t.fit(1).unwrap();
+    let (states, epoch) = FreeStates::load(&d.join(FILE), &[16, 8, 3], 40).unwrap();
+    assert_eq!((states.stored(), epoch), (40, 2));
+    for dir in [stopped, straight, d] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
 fn small_config_epochs(epochs: usize) -> TrainConfig {
     let mut c = small_config();
     c.training.epochs = epochs;

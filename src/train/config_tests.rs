@@ -1,0 +1,115 @@
+//! Tests of the configuration: presets, schedules, refusals.
+
+use super::*;
+use proptest::strategy::Strategy;
+
+#[test]
+fn presets_validate_and_round_trip_through_toml() {
+    for p in PRESETS {
+        let c = TrainConfig::preset(p).unwrap();
+        let back = TrainConfig::from_toml(&c.to_toml(), Path::new("x.toml")).unwrap();
+        assert_eq!(c, back);
+    }
+    assert!(TrainConfig::preset("nope").is_err());
+}
+
+#[test]
+fn learning_rate_schedules_follow_their_formulas() {
+    let mut t = TrainConfig::preset("quick").unwrap().training;
+    t.epochs = 4;
+    t.lr_decay = 0.8;
+    assert_eq!(t.lr_scale_after(1, 0.5), 0.4);
+    t.lr_schedule = Schedule::Cosine;
+    let s: Vec<f64> = (1..=5).map(|e| t.lr_scale_after(e, 1.0)).collect();
+    let want = [
+        0.853_553_390_593_273_7,
+        0.5,
+        0.146_446_609_406_726_3,
+        0.0,
+        0.0,
+    ];
+    for (a, b) in s.iter().zip(want) {
+        assert!((a - b).abs() < 1e-12, "{s:?}");
+    }
+    let mut c = TrainConfig::preset("quick").unwrap();
+    c.training.weight_decay = -1e-4;
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("weight_decay"));
+    let c = TrainConfig::preset("quick").unwrap().to_toml();
+    let c = c
+        .replace("lr_schedule = \"exponential\"", "lr_schedule = \"cosine\"")
+        .replace("weight_decay = 0.0", "weight_decay = 0.0005");
+    let back = TrainConfig::from_toml(&c, Path::new("x.toml")).unwrap();
+    assert_eq!(back.training.lr_schedule, Schedule::Cosine);
+    assert_eq!(back.training.weight_decay, 5e-4);
+}
+
+#[test]
+fn bad_configs_are_rejected_with_a_location() {
+    let mut c = TrainConfig::preset("paper").unwrap();
+    c.training.lrs.pop();
+    let e = TrainConfig::from_toml(&c.to_toml(), Path::new("bad.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bad.toml") && e.contains("lrs"), "{e}");
+    let text = TrainConfig::preset("paper")
+        .unwrap()
+        .to_toml()
+        .replace("epochs = 30", "epochs = \"many\"");
+    let e = TrainConfig::from_toml(&text, Path::new("bad.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bad.toml:"), "{e}");
+    // Tools that need the FHN graph view or a local inhibitor refuse other models.
+    let mut h = TrainConfig::preset("hopfield").unwrap();
+    h.training.probe_examples = 4;
+    assert!(h
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("probe_examples"));
+    let mut r = TrainConfig::preset("quick").unwrap();
+    r.training.solver = Solver::RedBlack;
+    assert!(r.validate().is_ok());
+    r.model.inhibitor_coupling = true;
+    assert!(r.validate().unwrap_err().to_string().contains("redblack"));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(300))]
+
+    /// Arbitrary text never panics the parser; it is a configuration or an error.
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let _ = TrainConfig::from_toml(&text, Path::new("x.toml"));
+    }
+
+    /// A valid configuration with one value replaced by an arbitrary TOML value.
+    #[test]
+    fn arbitrary_values_never_panic(
+        line in 0usize..80,
+        value in proptest::prop_oneof![
+            proptest::num::f64::ANY.prop_map(|x| x.to_string()),
+            proptest::num::i64::ANY.prop_map(|x| x.to_string()),
+            proptest::num::u64::ANY.prop_map(|x| x.to_string()),
+            "\\PC{0,12}".prop_map(|s| format!("{s:?}")),
+            proptest::collection::vec(0usize..2_000_000_000, 0..5).prop_map(|v| format!("{v:?}")),
+        ]
+    ) {
+        let base = TrainConfig::preset("quick").unwrap().to_toml();
+        let text: String = base
+            .lines()
+            .enumerate()
+            .map(|(i, l)| match l.split_once(" = ") {
+                Some((k, _)) if i == line => format!("{k} = {value}\n"),
+                _ => format!("{l}\n"),
+            })
+            .collect();
+        if let Ok(c) = TrainConfig::from_toml(&text, Path::new("x.toml")) {
+            c.validate().unwrap();
+        }
+    }
+}
