@@ -17,7 +17,9 @@ Run folders under `results/mnist/` (copied from `runs/`: config.toml, log.txt, m
 results.json, curves.png). Reproduce with `fhn train --preset NAME --seed S --threads 1`.
 The paper preset ran to its 30 epochs (epochs 1–6 with one thread, later epochs with two —
 its log.txt records each start). `hopfield-1024` is `fhn train --config configs/hopfield-1024.toml
---threads 1` (the 784-1024-10 Hopfield baseline of issue 11). Paper: 2.8 % ± 0.2.
+--threads 1` (the 784-1024-10 Hopfield baseline of issue 11), `hopfield-1024-momentum` the same
+with `configs/hopfield-1024-momentum.toml` (momentum 0.9, learning rates / 10, cosine schedule).
+Paper: 2.8 % ± 0.2.
 
 TXT
 python3 scripts/results_table.py
