@@ -129,8 +129,10 @@ pub enum FreeStart {
     /// memory, but the state starts near the data manifold.
     Previous,
     /// Each training example's own last free equilibrium (zero the first time it is seen);
-    /// memory n_train × Σ_{l≥1} n_l × 2 f32, kept in `free_states.safetensors` beside the
-    /// checkpoint so that `--resume` continues bit-identically.
+    /// memory n_train × Σ_{l≥1} n_l × 2 f32 (writing them takes about three times that),
+    /// kept in `free_states.safetensors` beside the checkpoint so that `--resume` continues
+    /// bit-identically (a file that is missing, of another epoch or unusable is logged and the
+    /// states restart from zero).
     Persistent,
 }
 

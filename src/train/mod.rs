@@ -131,7 +131,13 @@ impl Trainer {
                     ckpt_path.display()
                 )));
             }
-            (cfg, c.net, c.momentum, c.epoch, c.lr_scale)
+            // A cosine schedule follows the epoch and the configured length (which `--epochs`
+            // may have changed since the checkpoint); the exponential one continues its scale.
+            let lr_scale = match cfg.training.lr_schedule {
+                config::Schedule::Cosine => cfg.training.lr_scale_after(c.epoch, c.lr_scale),
+                config::Schedule::Exponential => c.lr_scale,
+            };
+            (cfg, c.net, c.momentum, c.epoch, lr_scale)
         } else {
             if resume {
                 return Err(Error::Invalid(format!(

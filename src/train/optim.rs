@@ -91,7 +91,9 @@ pub(super) fn heavy_ball(
                     .expect("contiguous")
                     .as_slice_mut();
                 for ((wx, &gx), mx) in wj.iter_mut().zip(col(g, j)).zip(mj.iter_mut()) {
-                    let step = mu * *mx - lr * (gx + wd * *wx);
+                    // Without decay the gradient as it is (a −0 stays −0: the bits of before).
+                    let g = if wd != 0.0 { gx + wd * *wx } else { gx };
+                    let step = mu * *mx - lr * g;
                     *mx = step;
                     *wx += step;
                 }

@@ -30,8 +30,9 @@ pub struct FreeStates {
 }
 
 impl FreeStates {
-    /// Empty states (every example starts from zero) of a network of `widths` (input first)
-    /// over `examples` training examples; refuses an allocation that does not fit in memory.
+    /// Empty states (every example starts from zero) of a network of `widths` (input first, at
+    /// least two) over `examples` training examples; refuses more than 2³³ floats per variable
+    /// or an allocation the allocator refuses.
     pub fn new(widths: &[usize], examples: usize) -> Result<Self> {
         let widths = widths[1..].to_vec();
         let rows: usize = widths.iter().sum();
@@ -194,12 +195,15 @@ pub(super) fn open(
         );
         return Ok((Some(FreeStates::new(widths, examples)?), Some(note)));
     }
-    let (states, saved) = FreeStates::load(&path, widths, examples)?;
-    if saved == epoch {
-        return Ok((Some(states), None));
-    }
+    // A file that does not fit (another network or data set, a damaged file) or belongs to
+    // another epoch (a stop between the two writes of an epoch) is noted, not fatal.
+    let why = match FreeStates::load(&path, widths, examples) {
+        Ok((states, saved)) if saved == epoch => return Ok((Some(states), None)),
+        Ok((_, saved)) => format!("holds epoch {saved}, the checkpoint epoch {epoch}"),
+        Err(e) => format!("cannot be used ({e})"),
+    };
     let note = format!(
-        "{} holds epoch {saved}, the checkpoint epoch {epoch}: every free phase starts from zero again",
+        "{} {why}: every free phase starts from zero again",
         path.display()
     );
     Ok((Some(FreeStates::new(widths, examples)?), Some(note)))

@@ -158,6 +158,40 @@ fn a_missing_states_file_is_logged_and_training_goes_on() {
     let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
     assert!(log.contains("is missing"), "{log}");
     assert!(dir.join(FILE).exists());
+    // A file of another epoch, or one that does not fit, is noted the same way.
+    let (states, _) = FreeStates::load(&dir.join(FILE), &[16, 8, 3], 40).unwrap();
+    states.save(&dir.join(FILE), 1).unwrap();
+    Trainer::with_data(persistent(3), synthetic_data(16, 3), &dir, true, 1).unwrap();
+    FreeStates::new(&[16, 5, 3], 40)
+        .unwrap()
+        .save(&dir.join(FILE), 2)
+        .unwrap();
+    Trainer::with_data(persistent(3), synthetic_data(16, 3), &dir, true, 1).unwrap();
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(
+        log.contains("holds epoch 1, the checkpoint epoch 2"),
+        "{log}"
+    );
+    assert!(log.contains("cannot be used"), "{log}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The trainer applies the configured schedule, and a cosine run resumed with more epochs
+/// follows the new length at once.
+#[test]
+fn the_trainer_follows_the_cosine_schedule_also_after_resume() {
+    let mut cfg = small_config_epochs(1);
+    cfg.training.lr_schedule = super::config::Schedule::Cosine;
+    let dir = scratch("cosine");
+    let mut t = Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &dir, false, 1).unwrap();
+    t.fit(1).unwrap();
+    // After its only epoch the scale is ½(1 + cos π) = 0 (exponential would give lr_decay).
+    assert_eq!(t.snapshot().lr_scale, 0.0);
+    drop(t);
+    cfg.training.epochs = 2;
+    let t = Trainer::with_data(cfg, synthetic_data(16, 3), &dir, true, 1).unwrap();
+    assert!((t.snapshot().lr_scale - 0.5).abs() < 1e-15);
+    drop(t);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
