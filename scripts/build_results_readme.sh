@@ -39,6 +39,16 @@ TXT
 python3 scripts/time_to_accuracy.py
 cat <<'TXT'
 
+## Deep preset: epoch time and residual on this machine (issue 11; docs/TRAINING.md)
+
+`PAUSE=<pid> scripts/deep_epoch_speed.sh` (2 threads, the first 3 200 training images per run,
+2 interleaved rounds; the epoch time is implied for 50 000 images), table by
+`scripts/deep_tables.py epoch_speed`:
+
+TXT
+python3 scripts/deep_tables.py epoch_speed
+cat <<'TXT'
+
 ## Speed (`cargo bench --bench train_step`)
 
 TXT

@@ -23,6 +23,10 @@ only=("$@")
 momentum='s/^momentum = 0.0/momentum = 0.9/; s/^bias_lr = 0.01/bias_lr = 0.001/; /^lrs = \[/,/^\]/c lrs = [0.02, 0.005, 0.00125, 0.0003125]'
 want base && run base -e ''
 want dt1 && run dt1 -e 's/^dt = 0.5/dt = 1.0/'
+# dt 1.0 converges far below the residual goal (above), so it can afford fewer steps.
+want dt1-75-25 && run dt1-75-25 -e 's/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = 75/; s/^nudge_steps = 50/nudge_steps = 25/; s/^eval_steps = 150/eval_steps = 75/'
+want dt1-100-35 && run dt1-100-35 -e 's/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = 100/; s/^nudge_steps = 50/nudge_steps = 35/; s/^eval_steps = 150/eval_steps = 100/'
+want dt1-50-20 && run dt1-50-20 -e 's/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = 50/; s/^nudge_steps = 50/nudge_steps = 20/; s/^eval_steps = 150/eval_steps = 50/'
 want redblack && run redblack -e 's/^solver = "jacobi"/solver = "redblack"/; s/^free_steps = 150/free_steps = 40/; s/^nudge_steps = 50/nudge_steps = 15/; s/^eval_steps = 150/eval_steps = 40/'
 # The two levers of the `fast` preset (docs/TRAINING.md, time to accuracy) on the deep network.
 want momentum && run momentum -e "$momentum"

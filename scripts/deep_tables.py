@@ -2,7 +2,8 @@
 """Tables of the deep-network work (issue 11) from files the tool wrote: gradient quality
 (`fhn probe`, results/probe/), equilibrium solvers on the trained deep network
 (`fhn bench-solvers`, results/bench/solvers-deep-s1.json), and the one-epoch levers
-(`scripts/deep_levers.sh`, results/ablations/deep-*/). `python3 scripts/deep_tables.py [SECTION]`."""
+(`scripts/deep_levers.sh`, results/ablations/deep-*/), and the deep preset's epoch time
+(`scripts/deep_epoch_speed.sh`). `python3 scripts/deep_tables.py [SECTION]`."""
 import json, sys, tomllib
 from pathlib import Path
 
@@ -104,7 +105,25 @@ def fast_levers():
     return "\n".join(out)
 
 
-sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers}
+def epoch_speed():
+    """`scripts/deep_epoch_speed.sh`: the 2-thread speed per variant, epoch time at the mean speed."""
+    rows = [json.loads(l) for l in (res / "bench/deep_epoch_speed.jsonl").read_text().splitlines() if l.strip()]
+    out = ["| variant | solver, free / nudge steps | examples/s (2 threads), per round | one 50 000-image epoch (mean speed) "
+           "| free residual (first 3 200 images) | goals: ≤ 180 s, ≤ 1e-2 |",
+           "|---|---|---|---|---|---|"]
+    for v in dict.fromkeys(r["variant"] for r in rows):
+        rs = [r for r in rows if r["variant"] == v]
+        eps = [r["examples_per_second"] for r in rs]
+        secs = 50000 * len(eps) / sum(eps)
+        res_ = rs[0]["free_residual"]
+        steps = {"deep": "dt 0.5, 150 / 50"}.get(v) or f"dt 1.0, {v[4:].replace('-', ' / ')}"
+        ok = "both" if secs <= 180 and res_ <= 1e-2 else "time" if secs <= 180 else "residual" if res_ <= 1e-2 else "neither"
+        out.append(f"| {v} | jacobi {steps} | {', '.join(f'{e:.0f}' for e in eps)} | {secs:.0f} s | {res_:.1e} | {ok} |")
+    return "\n".join(out)
+
+
+sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers,
+            "epoch_speed": epoch_speed}
 for name in sys.argv[1:] or sections:
     print(sections[name]())
     print()

@@ -10,7 +10,10 @@ root = Path(__file__).resolve().parent.parent / "results" / "mnist"
 rows, groups = [], defaultdict(list)
 for d in sorted(p for p in root.iterdir() if p.is_dir()):
     cfg = tomllib.loads((d / "config.toml").read_text())
-    metrics = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()]
+    path = d / "metrics.jsonl"
+    metrics = [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+    if not metrics:
+        continue  # started, no epoch finished yet
     res = json.loads((d / "results.json").read_text()) if (d / "results.json").exists() else None
     if res is None:  # an unfinished run: summarise what the metrics hold
         best = min(metrics, key=lambda m: m["val_error"])

@@ -196,6 +196,7 @@ blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick
           "deep_solvers": lambda: table("deep_tables.py", "solvers"),
           "deep_levers": lambda: table("deep_tables.py", "levers"),
           "fast_levers": lambda: table("deep_tables.py", "fast_levers"),
+          "deep_epoch_speed": lambda: table("deep_tables.py", "epoch_speed"),
           "time_to_accuracy": lambda: table("time_to_accuracy.py", "all"),
           "circuit_small": lambda: table("circuit_table.py", "small"),
           "circuit_mnist": lambda: table("circuit_table.py", "mnist"),

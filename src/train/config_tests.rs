@@ -13,6 +13,27 @@ fn presets_validate_and_round_trip_through_toml() {
     assert!(TrainConfig::preset("nope").is_err());
 }
 
+/// Every shipped configuration file (configs/*.toml; sweeps have their own format and tests)
+/// loads and validates, so a renamed or removed field cannot leave one stale.
+#[test]
+fn shipped_configs_load_and_validate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let c = TrainConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            c.validate().unwrap();
+            loaded += 1;
+        }
+    }
+    assert!(
+        loaded >= 4,
+        "only {loaded} configs found in {}",
+        dir.display()
+    );
+}
+
 #[test]
 fn learning_rate_schedules_follow_their_formulas() {
     let mut t = TrainConfig::preset("quick").unwrap().training;
