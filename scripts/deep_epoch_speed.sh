@@ -3,14 +3,15 @@
 # its dt-1.0 variants with shorter phases (scripts/deep_levers.sh dt1-100-35 dt1-75-25). Each run trains on
 # the first 3 200 images (one epoch, evaluation on 500); runs are interleaved over 2 rounds and
 # every line of results/bench/deep_epoch_speed.jsonl is a metrics line the tool wrote, plus the
-# variant, round and the epoch time implied for 50 000 images. PAUSE=PID stops that process
-# (e.g. a background training run) for the duration, so the two cores are free.
+# variant, round and the epoch time implied for 50 000 images. PAUSE="PID…" stops those processes
+# (e.g. background training runs) for the duration, so the two cores are free.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fhn=${FHN:-target/release/fhn}
 out=results/bench/deep_epoch_speed.jsonl
 tmp=$(mktemp -d)
-[ -n "${PAUSE:-}" ] && kill -STOP "$PAUSE" && trap 'kill -CONT $PAUSE' EXIT
+trap 'rm -rf "$tmp"; if [ -n "${PAUSE:-}" ]; then kill -CONT $PAUSE; fi' EXIT
+if [ -n "${PAUSE:-}" ]; then kill -STOP $PAUSE; fi  # one PID or several
 $fhn train --preset deep --print-config >"$tmp/deep.toml"
 sed -i 's/^train_limit = 0/train_limit = 3200/; s/^eval_limit = 0/eval_limit = 500/; s/^epochs = 30/epochs = 1/' "$tmp/deep.toml"
 # dt 1.0 with F free / N nudge steps (the levers dt1-F-N of scripts/deep_levers.sh).
@@ -31,4 +32,3 @@ print(json.dumps(m))
 PY
   done
 done
-rm -rf "$tmp"
