@@ -24,9 +24,11 @@ momentum='s/^momentum = 0.0/momentum = 0.9/; s/^bias_lr = 0.01/bias_lr = 0.001/;
 want base && run base -e ''
 want dt1 && run dt1 -e 's/^dt = 0.5/dt = 1.0/'
 # dt 1.0 converges far below the residual goal (above), so it can afford fewer steps.
-want dt1-75-25 && run dt1-75-25 -e 's/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = 75/; s/^nudge_steps = 50/nudge_steps = 25/; s/^eval_steps = 150/eval_steps = 75/'
-want dt1-100-35 && run dt1-100-35 -e 's/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = 100/; s/^nudge_steps = 50/nudge_steps = 35/; s/^eval_steps = 150/eval_steps = 100/'
-want dt1-50-20 && run dt1-50-20 -e 's/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = 50/; s/^nudge_steps = 50/nudge_steps = 20/; s/^eval_steps = 150/eval_steps = 50/'
+# `dt1 F N`: dt 1.0 with F free (and evaluation) / N nudge steps.
+dt1() { if want "dt1-$1-$2"; then run "dt1-$1-$2" -e "s/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = $1/; s/^nudge_steps = 50/nudge_steps = $2/; s/^eval_steps = 150/eval_steps = $1/"; fi; }
+dt1 75 25
+dt1 100 35
+dt1 50 20
 want redblack && run redblack -e 's/^solver = "jacobi"/solver = "redblack"/; s/^free_steps = 150/free_steps = 40/; s/^nudge_steps = 50/nudge_steps = 15/; s/^eval_steps = 150/eval_steps = 40/'
 # The two levers of the `fast` preset (docs/TRAINING.md, time to accuracy) on the deep network.
 want momentum && run momentum -e "$momentum"
