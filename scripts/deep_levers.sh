@@ -33,3 +33,12 @@ want redblack && run redblack -e 's/^solver = "jacobi"/solver = "redblack"/; s/^
 # The two levers of the `fast` preset (docs/TRAINING.md, time to accuracy) on the deep network.
 want momentum && run momentum -e "$momentum"
 want momentum-60-25 && run momentum-60-25 -e 's/^free_steps = 150/free_steps = 60/; s/^nudge_steps = 50/nudge_steps = 25/' -e "$momentum"
+# Per-layer learning rates (issue 11, item 4). The preset's rates fall 4× per layer toward the
+# output, so the hidden-to-hidden layers barely move (deep-s1: weight norms 22.6 → 22.7 in 30
+# epochs, update/weight ratios 10× below the first layer's). `lrs NAME A B C D` runs the dt-1.0
+# 100/35 lever with learning rates A…D (input → output).
+lrs() { if want "$1"; then run "$1" -e "s/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = 100/; s/^nudge_steps = 50/nudge_steps = 35/; s/^eval_steps = 150/eval_steps = 100/" -e "/^lrs = \[/,/^\]/c lrs = [$2, $3, $4, $5]"; fi; }
+lrs lr-flat 0.2 0.2 0.2 0.05
+lrs lr-flat-half 0.1 0.1 0.1 0.025
+lrs lr-halving 0.2 0.1 0.05 0.025
+lrs lr-flat-out 0.2 0.2 0.2 0.2

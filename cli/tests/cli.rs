@@ -111,6 +111,33 @@ fn training_is_deterministic_resumable_and_eval_reproduces() {
         v["error"].as_f64().unwrap(),
         ma[1]["test_error"].as_f64().unwrap()
     );
+    assert_eq!(v["steps"].as_u64(), Some(60));
+    // --steps / --solver replace the checkpoint's evaluation settings: one Jacobi step leaves
+    // the state far from equilibrium, 300 red-black sweeps reach it.
+    let eval_with = |extra: &[&str]| {
+        let ck = a.join("checkpoint.safetensors");
+        let mut args = vec!["eval", ck.to_str().unwrap(), "--json", "--threads", "1"];
+        args.extend_from_slice(extra);
+        let o = fhn(&args);
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let one = eval_with(&["--steps", "1"]);
+    assert_eq!(one["steps"].as_u64(), Some(1));
+    let converged = eval_with(&["--steps", "300", "--solver", "redblack"]);
+    assert_eq!(converged["solver"], "redblack");
+    let res = |v: &serde_json::Value| v["residual"].as_f64().unwrap();
+    assert!(
+        res(&converged) < 1e-3 && res(&one) > 10.0 * res(&v),
+        "{one} {converged} {v}"
+    );
+    let o = fhn(&[
+        "eval",
+        a.join("checkpoint.safetensors").to_str().unwrap(),
+        "--solver",
+        "rk4",
+    ]);
+    assert!(!o.status.success());
     assert!(
         a.join("curves.png").exists()
             && a.join("results.json").exists()

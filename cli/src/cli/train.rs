@@ -193,12 +193,27 @@ pub struct EvalArgs {
     /// Where the free phase runs (see `fhn train --device`).
     #[arg(long, default_value = "cpu", value_parser = super::device_kind())]
     device: DeviceKind,
+    /// Free-phase steps (default: the checkpoint's `training.eval_steps`): more steps tell
+    /// whether the logged error depends on an unconverged evaluation.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Relaxation scheme (default: the checkpoint's `training.solver`).
+    #[arg(long, value_parser = ["euler", "jacobi", "anderson", "newton", "redblack"])]
+    solver: Option<String>,
 }
 
 /// `fhn eval`.
 pub fn eval(a: EvalArgs) -> Result<()> {
     setup_threads(a.threads);
-    let c = checkpoint::load(&a.checkpoint)?;
+    let mut c = checkpoint::load(&a.checkpoint)?;
+    if let Some(steps) = a.steps {
+        c.config.training.eval_steps = steps;
+    }
+    if let Some(solver) = &a.solver {
+        c.config.training.solver = serde_json::from_value(json!(solver))
+            .map_err(|e| Error::Invalid(format!("--solver: {e}")))?;
+    }
+    c.config.validate()?;
     let data = load_data(&c.config)?;
     let split = match a.split.as_str() {
         "test" => &data.test,
@@ -215,18 +230,21 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     };
     if a.json {
         return print_json(
-            &json!({"checkpoint": a.checkpoint, "epoch": c.epoch, "split": a.split, "error": e.error, "cost": e.cost, "residual": e.residual}),
+            &json!({"checkpoint": a.checkpoint, "epoch": c.epoch, "split": a.split, "error": e.error, "cost": e.cost, "residual": e.residual,
+                    "steps": c.config.training.eval_steps, "solver": c.config.training.solver}),
         );
     }
     outln!(
-        "{} (epoch {}): {} error {:.2}% ({} examples), cost {:.4}, free-phase residual {:.2e}",
+        "{} (epoch {}): {} error {:.2}% ({} examples), cost {:.4}, free-phase residual {:.2e} ({:?}, {} steps)",
         a.checkpoint.display(),
         c.epoch,
         a.split,
         100.0 * e.error,
         split.len(),
         e.cost,
-        e.residual
+        e.residual,
+        c.config.training.solver,
+        c.config.training.eval_steps
     );
     Ok(())
 }
