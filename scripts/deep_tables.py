@@ -48,29 +48,20 @@ def solvers():
 
 
 def levers():
+    """`scripts/deep_levers.sh`: each one-epoch run's config diffed against deep-base's (paper-*
+    against paper-1epoch's)."""
     out = ["| run | differs from its preset (`deep`; `paper` for paper-*) | examples/s (1 thread) | train error | val error | free residual |",
            "|---|---|---|---|---|---|"]
-    base = None
+    bases = {}
     for d in sorted(list(res.glob("ablations/deep-*/")) + list(res.glob("ablations/paper*-1epoch/"))):
         if not (d / "metrics.jsonl").exists() or not list(d.glob("*.toml")):
             continue  # still running
-        cfg = tomllib.loads(next(d.glob("*.toml")).read_text())
+        base_name = "paper-1epoch" if d.name.startswith("paper") else "deep-base"
+        if base_name not in bases:
+            bases[base_name] = flat(tomllib.loads(next((res / "ablations" / base_name).glob("*.toml")).read_text()))
         m = json.loads((d / "metrics.jsonl").read_text().splitlines()[-1])
-        t = cfg["training"]
-        diff = []
-        if t["solver"] != "jacobi":
-            diff.append(f"solver {t['solver']}")
-        paper = d.name.startswith("paper")
-        if paper and t["solver"] == "euler":
-            diff = []
-        if t["dt"] != 0.5 and t["solver"] == "jacobi":
-            diff.append(f"dt {t['dt']}")
-        if (t["free_steps"], t["nudge_steps"]) != ((55, 14) if paper else (150, 50)):
-            diff.append(f"{t['free_steps']}/{t['nudge_steps']} steps")
-        if t["momentum"] != 0.0:
-            diff.append(f"momentum {t['momentum']}, lrs {t['lrs']}")
-        out.append(f"| {d.name} | {', '.join(diff) or '—'} | {m['examples_per_second']:.0f} | {100 * m['train_error']:.2f} % | "
-                   f"{100 * m['val_error']:.2f} % | {m['free_residual']:.1e} |")
+        out.append(f"| {d.name} | {config_diff(next(d.glob('*.toml')), bases[base_name])} | {m['examples_per_second']:.0f} | "
+                   f"{100 * m['train_error']:.2f} % | {100 * m['val_error']:.2f} % | {m['free_residual']:.1e} |")
     return "\n".join(out)
 
 
@@ -84,25 +75,43 @@ def flat(d, prefix=""):
     return out
 
 
-def fast_levers():
-    """`scripts/fast_levers.sh`: each run's config diffed against fast-base's."""
-    runs = sorted(res.glob("ablations/fast-*/config.toml"))
-    base = flat(tomllib.loads((res / "ablations/fast-base/config.toml").read_text()))
-    out = ["| run | differs from `best` (2 epochs) | relaxation steps per update | examples/s (1 thread) "
-           "| val error, epoch 1 | epoch 2 | test error, epoch 2 | free residual, epoch 2 |",
+def config_diff(path, base):
+    """The fields of the run config at `path` that differ from the flattened `base` (a field
+    only one of them has is a default added later: not a difference)."""
+    cfg = flat(tomllib.loads(path.read_text()))
+    return ", ".join(f"{k.split('.')[-1]} {cfg[k]}" for k in sorted(set(cfg) & set(base))
+                     if k != "name" and cfg[k] != base[k]) or "—"
+
+
+def levers_vs_base(prefix, preset):
+    """Runs results/ablations/<prefix>-*/, each config diffed against <prefix>-base's: the
+    validation error after the first and the last epoch, the test error and residual at the last."""
+    runs = sorted(res.glob(f"ablations/{prefix}-*/config.toml"))
+    base_cfg = tomllib.loads((res / f"ablations/{prefix}-base/config.toml").read_text())
+    n = base_cfg["training"]["epochs"]
+    base = flat(base_cfg)
+    out = [f"| run | differs from {preset} ({n} epochs) | relaxation steps per update | examples/s (1 thread) "
+           f"| val error, epoch 1 | epoch {n} | test error, epoch {n} | free residual, epoch {n} |",
            "|---|---|---|---|---|---|---|---|"]
     for c in runs:
         d = c.parent
-        cfg = flat(tomllib.loads(c.read_text()))
         ms = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()]
-        if len(ms) < 2:
+        if len(ms) < n:
             continue  # still running
-        diff = ", ".join(f"{k.split('.')[-1]} {cfg.get(k)}" for k in sorted(set(cfg) | set(base))
-                         if k != "name" and cfg.get(k) != base.get(k))
         eps = sum(m["examples_per_second"] * m["train_seconds"] for m in ms) / sum(m["train_seconds"] for m in ms)
-        out.append(f"| {d.name} | {diff or '—'} | {ms[-1]['relax_steps']:.0f} | {eps:.0f} | {100 * ms[0]['val_error']:.2f} % | "
-                   f"{100 * ms[1]['val_error']:.2f} % | {100 * ms[1]['test_error']:.2f} % | {ms[1]['free_residual']:.1e} |")
+        out.append(f"| {d.name} | {config_diff(c, base)} | {ms[-1]['relax_steps']:.0f} | {eps:.0f} | {100 * ms[0]['val_error']:.2f} % | "
+                   f"{100 * ms[-1]['val_error']:.2f} % | {100 * ms[-1]['test_error']:.2f} % | {ms[-1]['free_residual']:.1e} |")
     return "\n".join(out)
+
+
+def fast_levers():
+    """`scripts/fast_levers.sh`: each run's config diffed against fast-base's."""
+    return levers_vs_base("fast", "`best`")
+
+
+def hopfield_levers():
+    """`scripts/hopfield_levers.sh`: each run's config diffed against hopfield-base's."""
+    return levers_vs_base("hopfield", "configs/hopfield-1024-momentum.toml")
 
 
 def epoch_speed():
@@ -123,7 +132,7 @@ def epoch_speed():
 
 
 sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers,
-            "epoch_speed": epoch_speed}
+            "hopfield_levers": hopfield_levers, "epoch_speed": epoch_speed}
 for name in sys.argv[1:] or sections:
     print(sections[name]())
     print()

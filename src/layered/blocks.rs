@@ -1,4 +1,5 @@
-//! Exact layer-wise (red-black block) relaxation of FHN layered networks.
+//! Exact layer-wise (red-black block) relaxation of layered networks (FHN and Hopfield; the
+//! unit minimisers are the energies' [`Energy::exact`]).
 //!
 //! Layers couple only to their neighbours, so given the even layers the odd ones are
 //! independent, and each unit's equilibrium given its neighbours is a scalar equation. With a
@@ -13,6 +14,7 @@
 //! the middle (unstable) root is taken: the equilibrium descent from there reaches.
 
 use super::coupling::Coupling;
+use super::energy::{with_energy, Energy};
 use super::{col, col_mut, BatchState, Kind, LayeredNet, Nudge, Real, Workspace};
 use crate::error::{Error, Result};
 use faer::{Accum, Par};
@@ -62,14 +64,15 @@ pub(crate) fn cubic_root(p: f64, r: f64, cur: f64) -> f64 {
 }
 
 impl super::LayeredModel {
-    /// Whether red-black sweeps apply: FHN without inhibitor coupling (and α ≠ 0 when the
-    /// inhibitor is dynamic).
+    /// Whether red-black sweeps apply: Hopfield, or FHN without inhibitor coupling (and α ≠ 0
+    /// when the inhibitor is dynamic).
     pub fn block_sweep_supported(&self) -> Result<()> {
-        if self.kind != Kind::Fhn
-            || (self.has_inhibitor() && (self.inhibitor_coupling || self.fhn.alpha == 0.0))
+        if self.kind == Kind::Fhn
+            && self.has_inhibitor()
+            && (self.inhibitor_coupling || self.fhn.alpha == 0.0)
         {
             return Err(Error::Invalid(
-                "solver = \"redblack\" needs kind = \"fhn\" without inhibitor coupling (and α ≠ 0)"
+                "solver = \"redblack\" needs kind = \"hopfield\", or \"fhn\" without inhibitor coupling (and α ≠ 0)"
                     .into(),
             ));
         }
@@ -78,7 +81,8 @@ impl super::LayeredModel {
 }
 
 impl<T: Real> LayeredNet<T> {
-    /// One red-black sweep: odd layers, then even layers, each set to the root of its cubic.
+    /// One red-black sweep: odd layers, then even layers, each unit set to its energy's exact
+    /// minimiser given its neighbours ([`Energy::exact`]).
     pub fn block_sweep(
         &self,
         st: &mut BatchState<T>,
@@ -86,13 +90,27 @@ impl<T: Real> LayeredNet<T> {
         nudge: Option<Nudge<T>>,
         par: Par,
     ) {
+        with_energy!(&self.model, e => self.block_sweep_of(&e, st, ws, nudge, par))
+    }
+
+    fn block_sweep_of<E: Energy<T>>(
+        &self,
+        e: &E,
+        st: &mut BatchState<T>,
+        ws: &mut Workspace<T>,
+        nudge: Option<Nudge<T>>,
+        par: Par,
+    ) {
         let (nl, p) = (self.layers(), self.model.fhn);
         let inhib = self.model.has_inhibitor();
-        let (cv, cb) = if inhib {
-            (1.0 / p.alpha, p.beta / p.alpha)
-        } else {
-            (0.0, 0.0)
-        };
+        if !E::LINEAR {
+            // States enter the sweep on the energy's domain, where ρ(u) = u (Hopfield: [0, 1]).
+            for u in &mut st.u[1..] {
+                for b in 0..u.ncols() {
+                    col_mut(u, b).iter_mut().for_each(|x| *x = E::rho(*x));
+                }
+            }
+        }
         for parity in [1, 0] {
             for l in (1..nl).filter(|l| l % 2 == parity) {
                 // I_l = W^{l−1} u_{l−1} + W^{lᵀ} u_{l+1} into ws.gu[l] (layer 1: the input drive).
@@ -117,12 +135,9 @@ impl<T: Real> LayeredNet<T> {
                     let yb = y.map(|y| col(y, b));
                     let u = col_mut(&mut st.u[l], b);
                     for k in 0..u.len() {
-                        let pk = stiff[k].as_f64() + cv + bn;
-                        let mut rk = p.d_u * cur[k].as_f64() + bias[k].as_f64() + cb;
-                        if let Some(yb) = yb {
-                            rk += bn * yb[k].as_f64();
-                        }
-                        u[k] = T::lit(cubic_root(pk, rk, u[k].as_f64()));
+                        let yk = yb.map_or(0.0, |y| y[k].as_f64());
+                        let (i, s, bk) = (cur[k].as_f64(), stiff[k].as_f64(), bias[k].as_f64());
+                        u[k] = T::lit(e.exact(i, s, bk, (bn, yk), u[k].as_f64()));
                     }
                 }
                 if inhib {
@@ -213,136 +228,5 @@ impl<T: Real> LayeredNet<T> {
 }
 
 #[cfg(test)]
-mod sweep_tests {
-    use super::*;
-    use crate::layered::{LayeredModel, Phase, Solver};
-    use crate::model::FhnParams;
-    use faer::Mat;
-    use rand::SeedableRng;
-
-    /// Red-black sweeps reach the equilibrium Jacobi steps reach (free and nudged, with a
-    /// dynamic inhibitor and with ε = 0), to 1e-9, in far fewer sweeps than steps. (Leak 3 keeps
-    /// p > 0: one equilibrium; bistable units may settle on another branch than Jacobi's.)
-    #[test]
-    fn sweeps_reach_the_jacobi_equilibrium_in_fewer_iterations() {
-        for eps in [0.85, 0.0] {
-            let mut fhn = FhnParams::table1();
-            fhn.eps = eps;
-            let model = LayeredModel {
-                widths: vec![12, 10, 9, 8, 4],
-                kind: Kind::Fhn,
-                fhn,
-                inhibitor_coupling: false,
-                leak: 3.0,
-            };
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-            let mut net = LayeredNet::<f64>::random(model, 0.5, true, &mut rng).unwrap();
-            net.biases[1][2] = 0.3;
-            let x = Mat::from_fn(12, 3, |i, j| ((i * 7 + j * 3) % 5) as f64 * 0.6);
-            let y = Mat::from_fn(4, 3, |i, j| if i == j { 0.5 } else { -0.5 });
-            // Nudged phases start from the free equilibrium, as in training (with β < 0 the
-            // output units can be bistable: the phase must stay on the free state's branch).
-            let mut ws = net.workspace(3);
-            let mut free = net.init_state(x.clone());
-            net.prepare_input(&free, &mut ws, Par::Seq);
-            net.relax(
-                &mut free,
-                &mut ws,
-                Phase {
-                    nudge: None,
-                    dt: 0.5,
-                    max_steps: 100_000,
-                    tol: 1e-12,
-                    solver: Solver::Jacobi,
-                },
-                Par::Seq,
-            )
-            .unwrap();
-            for nudge in [
-                None,
-                Some(Nudge {
-                    target: &y,
-                    gain: 0.7,
-                }),
-                Some(Nudge {
-                    target: &y,
-                    gain: -0.7,
-                }),
-            ] {
-                let mut a = if nudge.is_some() {
-                    free.clone()
-                } else {
-                    net.init_state(x.clone())
-                };
-                let mut b = a.clone();
-                let steps = net
-                    .relax(
-                        &mut a,
-                        &mut ws,
-                        Phase {
-                            nudge,
-                            dt: 0.5,
-                            max_steps: 100_000,
-                            tol: 1e-11,
-                            solver: Solver::Jacobi,
-                        },
-                        Par::Seq,
-                    )
-                    .unwrap();
-                let sweeps = net
-                    .relax(
-                        &mut b,
-                        &mut ws,
-                        Phase {
-                            nudge,
-                            dt: 0.5,
-                            max_steps: 100_000,
-                            tol: 1e-11,
-                            solver: Solver::RedBlack,
-                        },
-                        Par::Seq,
-                    )
-                    .unwrap();
-                assert!(net.residual(&b, &mut ws, nudge, Par::Seq) <= 1e-11);
-                assert!(
-                    net.residual(&a, &mut ws, nudge, Par::Seq) <= 1e-11,
-                    "jacobi: {steps} steps"
-                );
-                for l in 1..5 {
-                    for (p, q) in a.u[l]
-                        .col_iter()
-                        .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
-                        .zip(
-                            b.u[l]
-                                .col_iter()
-                                .flat_map(|c| c.iter().copied().collect::<Vec<_>>()),
-                        )
-                    {
-                        let beta = nudge.map_or(0.0, |n| n.gain);
-                        assert!(
-                            (p - q).abs() < 1e-9,
-                            "eps {eps}, β {beta}, layer {l}: {p} vs {q}"
-                        );
-                    }
-                }
-                assert!(
-                    3 * sweeps < steps,
-                    "eps {eps}: {sweeps} sweeps vs {steps} Jacobi steps"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn unsupported_networks_are_refused() {
-        let model = LayeredModel {
-            widths: vec![3, 2],
-            kind: Kind::Hopfield,
-            fhn: FhnParams::table1(),
-            inhibitor_coupling: false,
-            leak: 0.0,
-        };
-        let net = LayeredNet::<f64>::zeros(model).unwrap();
-        assert!(net.model.block_sweep_supported().is_err());
-    }
-}
+#[path = "blocks_tests.rs"]
+mod sweep_tests;

@@ -31,6 +31,11 @@ pub trait Energy<T: Real>: Copy + Sync {
     fn residual(u: f64, g: f64) -> f64;
     /// The scale of ∂Φ/∂W's terms (`c` above).
     fn weight_gain(&self) -> T;
+    /// The unit's state that minimises Φ given its neighbours (red-black sweeps, `blocks.rs`):
+    /// `drive` is the coupling sum `W^{l−1}ρ_{l−1} + W^{lᵀ}ρ_{l+1}`, `stiffness` the solver's
+    /// constant curvature of the unit, `nudge` = (β_n, y) at the output ((0, 0) elsewhere),
+    /// `cur` the current state (it picks the branch where there are two minima).
+    fn exact(&self, drive: f64, stiffness: f64, bias: f64, nudge: (f64, f64), cur: f64) -> f64;
 }
 
 /// Diffusive FitzHugh–Nagumo units: `Φ` of docs/MODEL.md §5 (conductances between
@@ -97,6 +102,23 @@ impl<T: Real> Energy<T> for Fhn<T> {
     fn weight_gain(&self) -> T {
         T::lit(0.5) * self.d_u
     }
+
+    /// With the local inhibitor at its equilibrium `v = (u − β)/α` (v ≡ 0 when ε = 0),
+    /// ∂Φ/∂u = 0 is the cubic `u³ + p u − r = 0`, `p = stiffness + 1/α + β_n`,
+    /// `r = d_u I + b + β/α + β_n y` (docs/MODEL.md §5).
+    fn exact(&self, drive: f64, stiffness: f64, bias: f64, nudge: (f64, f64), cur: f64) -> f64 {
+        let l = &self.local;
+        let (cv, cb) = if l.eps != T::zero() {
+            let a = l.alpha.as_f64();
+            (1.0 / a, l.beta.as_f64() / a)
+        } else {
+            (0.0, 0.0)
+        };
+        let (bn, y) = nudge;
+        let p = stiffness + cv + bn;
+        let r = self.d_u.as_f64() * drive + bias + cb + bn * y;
+        super::blocks::cubic_root(p, r, cur)
+    }
 }
 
 /// The Scellier–Bengio Hopfield energy `E = ½Σu² − Σ ρ(u^{l+1})ᵀW^l ρ(u^l) − Σ bᵀρ(u)` with
@@ -139,6 +161,20 @@ impl<T: Real> Energy<T> for Hopfield {
     fn weight_gain(&self) -> T {
         // E = −Σ ρᵀWρ: the minus sign of the GEMM term is already E's.
         T::lit(0.5)
+    }
+
+    /// On [0, 1] the unit's energy is `½a u² − r u`, `a = 1 + β_n`, `r = I + b + β_n y`: its
+    /// minimiser is `clip(r / a, 0, 1)` when a > 0, else the better end of the interval.
+    fn exact(&self, drive: f64, _: f64, bias: f64, nudge: (f64, f64), _: f64) -> f64 {
+        let (bn, y) = nudge;
+        let (a, r) = (1.0 + bn, drive + bias + bn * y);
+        if a > 0.0 {
+            (r / a).clamp(0.0, 1.0)
+        } else if 0.5 * a - r < 0.0 {
+            1.0
+        } else {
+            0.0
+        }
     }
 }
 
