@@ -94,8 +94,9 @@ pub enum Solver {
     /// (dense LU, f64) to residual 1e-10: exact equilibria, practical for small layers only
     /// (cost O((2 Σ n_l)³) per iteration and example; FHN with ε > 0).
     Newton,
-    /// Exact layer-wise red-black sweeps: every unit set to the root of its cubic given its
-    /// neighbours (`blocks` module); `dt` is unused. FHN without inhibitor coupling.
+    /// Exact layer-wise red-black sweeps: every unit set to its energy's minimiser given its
+    /// neighbours (`blocks` module: FHN the root of a cubic, Hopfield a clipped linear
+    /// solve); `dt` is unused. Hopfield, or FHN without inhibitor coupling.
     #[serde(rename = "redblack")]
     RedBlack,
 }
