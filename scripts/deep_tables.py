@@ -131,8 +131,39 @@ def epoch_speed():
     return "\n".join(out)
 
 
+def eval_convergence():
+    """`scripts/eval_convergence.sh`: test error with the run's evaluation steps and converged."""
+    rows = [json.loads(l) for l in (res / "checks/eval_convergence.jsonl").read_text().splitlines() if l.strip()]
+    out = ["| checkpoint | epoch | solver | steps | free-phase residual (mean of batch maxima) | test error |",
+           "|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['checkpoint']} | {r['epoch']} | {r['solver']} | {r['steps']} | {r['residual']:.1e} | {100 * r['error']:.2f} % |")
+    return "\n".join(out)
+
+
+DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2"]
+
+
+def deep_runs():
+    """Full-data deep runs side by side (results/mnist/<run>/metrics.jsonl): validation error
+    (train error) per epoch for the first epochs, and the best validation epoch so far."""
+    runs = [(r, [json.loads(l) for l in (res / "mnist" / r / "metrics.jsonl").read_text().splitlines() if l.strip()])
+            for r in DEEP_RUNS if (res / "mnist" / r / "metrics.jsonl").exists()]
+    shown = [1, 2, 3, 4, 5, 10, 15, 20, 25, 30]
+    out = ["| run | config | epochs run | " + " | ".join(f"epoch {e}" for e in shown) + " | best val (epoch, test) |",
+           "|---|---|---|" + "---|" * len(shown) + "---|"]
+    for r, ms in runs:
+        cfg = tomllib.loads((res / "mnist" / r / "config.toml").read_text())
+        cells = [f"{100 * ms[e - 1]['val_error']:.2f} ({100 * ms[e - 1]['train_error']:.2f})" if len(ms) >= e else "" for e in shown]
+        b = min(ms, key=lambda m: m["val_error"])
+        out.append(f"| {r} | {cfg['name']} | {len(ms)}/{cfg['training']['epochs']} | " + " | ".join(cells)
+                   + f" | {100 * b['val_error']:.2f} % ({b['epoch']}, {100 * b['test_error']:.2f} %) |")
+    return "\n".join(out)
+
+
 sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers,
-            "hopfield_levers": hopfield_levers, "epoch_speed": epoch_speed}
+            "hopfield_levers": hopfield_levers, "epoch_speed": epoch_speed,
+            "eval_convergence": eval_convergence, "deep_runs": deep_runs}
 for name in sys.argv[1:] or sections:
     print(sections[name]())
     print()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent / "results" / "time-to-accuracy"
 thresholds = [0.026, 0.020]
-print("| run | architecture | solver, free / nudge steps | free start | ran on | s/epoch | "
+print("| run | kind, architecture | solver, free / nudge steps | free start | ran on | s/epoch | "
       + " | ".join(f"to val ≤ {100*t:.1f} %: s (epoch, test)" for t in thresholds)
       + " | best val (epoch, test) |")
 print("|---|---|---|---|---|---|" + "---|" * len(thresholds) + "---|")
@@ -30,7 +30,7 @@ for d in dirs:
     best = min(metrics, key=lambda e: e["val_error"])
     per_epoch = elapsed / len(metrics)
     reached = [cells.get(th, f"not in {len(metrics)} epochs ({elapsed:.0f} s)") for th in thresholds]
-    print(f"| {d.name} | {'-'.join(map(str, cfg['model']['widths']))} | {t['solver']}, "
+    print(f"| {d.name} | {cfg['model']['kind']} {'-'.join(map(str, cfg['model']['widths']))} | {t['solver']}, "
           f"{t['free_steps']} / {t['nudge_steps']} | {t.get('free_start', 'zero')} | "
           f"{m[1] if m else '?'} | {per_epoch:.1f} | " + " | ".join(reached)
           + f" | {100*best['val_error']:.2f} % ({best['epoch']}, {100*best['test_error']:.2f} %) |")

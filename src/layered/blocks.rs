@@ -11,7 +11,9 @@
 //! computed once per sweep, as in one Jacobi step, but the nudge crosses two layers per sweep
 //! and no step size limits it (the "asynchronous" minimiser of deep EqProp practice). When the
 //! cubic has three real roots (p < 0, bistable units) the one on the current value's side of
-//! the middle (unstable) root is taken: the equilibrium descent from there reaches.
+//! the middle (unstable) root is taken: the equilibrium descent from there reaches. For the
+//! Hopfield energy a unit's energy on [0, 1] is the quadratic `½(1 + β_n)u² − (I + b + β_n y)u`,
+//! minimised by a clipped linear solve.
 
 use super::coupling::Coupling;
 use super::energy::{with_energy, Energy};
