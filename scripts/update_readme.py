@@ -52,18 +52,34 @@ def quick():
         f"`best` preset (784-1024-10, 30 epochs) reached **{pct(min(r['test_error_at_best'] for r in b))} "
         f"test error** at its best-validation epoch (paper: 2.8 % ± 0.2), the Hopfield baseline "
         f"(784-500-10) in the same trainer {hs} over seeds {hseeds}."
+        + hopfield_redblack_sentence()
         + deep_sentence()
     )
 
 
+def hopfield_redblack_sentence():
+    """configs/hopfield-1024-redblack.toml's finished seeds, when there are some."""
+    h = runs("hopfield-1024-redblack")
+    if not h:
+        return ""
+    hs, seeds = mean_std(h)
+    return (f" The 784-1024-10 Hopfield network with exact layer-wise (red-black) relaxation "
+            f"(`configs/hopfield-1024-redblack.toml`) reached {hs} test error over seeds {seeds}.")
+
+
 def deep_sentence():
-    """The deep preset's runs, when there are finished ones."""
+    """The deep preset's finished runs, each with where it ran (its log's first line)."""
     d = runs("deep")
     if not d:
         return ""
     ds, dseeds = mean_std(d)
-    return (f" With three hidden layers (the `deep` preset, 784-512-512-512-10, trained on a GPU with "
-            f"`--device cuda`) the FHN network reached {ds} test error (seed{'s' if len(d) > 1 else ''} {dseeds}).")
+    where = []
+    for r in sorted(d, key=lambda r: r["seed"]):
+        first = (res / "mnist" / f"deep-s{r['seed']}" / "log.txt").read_text().splitlines()[0]
+        gpu = re.search(r"cuda \((.*?)\)", first)
+        where.append(f"seed {r['seed']} on {'an ' + gpu[1] + ' with `--device cuda`' if gpu else 'this CPU'}")
+    return (f" With three hidden layers (the `deep` preset, 784-512-512-512-10; {', '.join(where)}) "
+            f"the FHN network reached {ds} test error (seed{'s' if len(d) > 1 else ''} {dseeds}).")
 
 
 def sci(x, digits=1):
