@@ -161,9 +161,26 @@ def deep_runs():
     return "\n".join(out)
 
 
+def seeds(name):
+    """Each finished seed of configuration `name` (results/mnist/<name>-s*/results.json): best
+    validation epoch, its validation and test error, training time; mean ± std of the test error."""
+    import statistics
+    out = ["| run | best epoch | val error | test error (best val epoch) | train time, 1 thread |", "|---|---|---|---|---|"]
+    errs = []
+    for d in sorted(res.glob(f"mnist/{name}-s*/results.json")):
+        r = json.loads(d.read_text())
+        errs.append(r["test_error_at_best"])
+        out.append(f"| {d.parent.name} | {r['best_epoch']} | {100 * r['best_val_error']:.2f} % | "
+                   f"{100 * r['test_error_at_best']:.2f} % | {r['train_seconds'] / 60:.1f} min |")
+    if len(errs) > 1:
+        out.append(f"| mean ± std over {len(errs)} seeds | | | {100 * statistics.mean(errs):.2f} % ± {100 * statistics.stdev(errs):.2f} % | |")
+    return "\n".join(out)
+
+
 sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers,
             "hopfield_levers": hopfield_levers, "epoch_speed": epoch_speed,
-            "eval_convergence": eval_convergence, "deep_runs": deep_runs}
+            "eval_convergence": eval_convergence, "deep_runs": deep_runs,
+            "hopfield_seeds": lambda: seeds("hopfield-1024-redblack")}
 for name in sys.argv[1:] or sections:
     print(sections[name]())
     print()

@@ -216,6 +216,7 @@ blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick
           "hopfield_levers": lambda: table("deep_tables.py", "hopfield_levers"),
           "eval_convergence": lambda: table("deep_tables.py", "eval_convergence"),
           "deep_runs": lambda: table("deep_tables.py", "deep_runs"),
+          "hopfield_seeds": lambda: table("deep_tables.py", "hopfield_seeds"),
           "time_to_accuracy": lambda: table("time_to_accuracy.py", "all"),
           "circuit_small": lambda: table("circuit_table.py", "small"),
           "circuit_mnist": lambda: table("circuit_table.py", "mnist"),
