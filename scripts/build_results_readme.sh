@@ -18,7 +18,11 @@ results.json, curves.png). Reproduce with `fhn train --preset NAME --seed S --th
 The paper preset ran to its 30 epochs (epochs 1–6 with one thread, later epochs with two —
 its log.txt records each start). `hopfield-1024` is `fhn train --config configs/hopfield-1024.toml
 --threads 1` (the 784-1024-10 Hopfield baseline of issue 11), `hopfield-1024-momentum` the same
-with `configs/hopfield-1024-momentum.toml` (momentum 0.9, learning rates / 10, cosine schedule).
+with `configs/hopfield-1024-momentum.toml` (momentum 0.9, learning rates / 10, cosine schedule),
+`hopfield-1024-redblack` with `configs/hopfield-1024-redblack.toml` (exact red-black sweeps,
+learning rates × 4, weight decay). `deep-dt1`, `deep-halving` and `deep-cosine` are the
+configs of those names in `configs/` (docs/TRAINING.md, deep networks); unfinished runs show
+the epochs done so far.
 Paper: 2.8 % ± 0.2.
 
 TXT
