@@ -26,14 +26,22 @@ $lr4
 s/^weight_decay = 0.0$/weight_decay = 0.0001/"
 )
 [ $# -eq 0 ] || names=("$@")
+prev=$base
 for name in "${names[@]}"; do
+  [ -n "${levers[$name]+set}" ] || { echo "unknown lever '$name' (${!levers[*]})" >&2; exit 2; }
   cfg=$(mktemp --suffix .toml)
+  trap 'rm -f "$base" "$cfg"' EXIT
   sed -e "${levers[$name]}" "$base" >"$cfg"
-  if [ "$name" != base ] && cmp -s "$cfg" "$base"; then
+  # Each lever adds lines to the one before it: a sed line that matches nothing is an error.
+  if [ "$name" != base ] && cmp -s "$cfg" "$prev"; then
     echo "lever $name changed nothing" >&2; exit 1
   fi
+  prev_copy=$(mktemp --suffix .toml); cp "$cfg" "$prev_copy"
+  [ "$prev" = "$base" ] || rm -f "$prev"
+  prev=$prev_copy
   sed -i "s/^name = \"hopfield-1024-momentum\"/name = \"hopfield-$name\"/" "$cfg"
   rm -rf "results/ablations/hopfield-$name"
   $fhn train --config "$cfg" --threads 1 --out "results/ablations/hopfield-$name" >/dev/null
   rm -f "results/ablations/hopfield-$name"/{checkpoint,best,free_states}.safetensors "$cfg"
 done
+[ "$prev" = "$base" ] || rm -f "$prev"

@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${1:-$(git rev-parse -q --verify origin/main || git rev-list -1 --before='12 hours ago' HEAD)}
+[ -n "$base" ] || { echo "no base commit: name one (scripts/submission_size.sh BASE)" >&2; exit 2; }
 pack=$(printf 'HEAD\n^%s\n' "$base" | git pack-objects --revs -q --stdout | wc -c)
 diffs=$(git log -p --binary --format= "$base..HEAD" | wc -c)
 awk -v b="$(git rev-parse --short "$base")" -v n="$(git rev-list --count "$base..HEAD")" \

@@ -113,7 +113,8 @@ fn training_is_deterministic_resumable_and_eval_reproduces() {
     );
     assert_eq!(v["steps"].as_u64(), Some(60));
     // --steps / --solver replace the checkpoint's evaluation settings: one Jacobi step leaves
-    // the state far from equilibrium, 300 red-black sweeps reach it.
+    // the state far from equilibrium; in 10 iterations red-black sweeps get far closer to it
+    // than Jacobi steps.
     let eval_with = |extra: &[&str]| {
         let ck = a.join("checkpoint.safetensors");
         let mut args = vec!["eval", ck.to_str().unwrap(), "--json", "--threads", "1"];
@@ -122,15 +123,14 @@ fn training_is_deterministic_resumable_and_eval_reproduces() {
         assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
         serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
     };
+    let res = |v: &serde_json::Value| v["residual"].as_f64().unwrap();
     let one = eval_with(&["--steps", "1"]);
     assert_eq!(one["steps"].as_u64(), Some(1));
-    let converged = eval_with(&["--steps", "300", "--solver", "redblack"]);
-    assert_eq!(converged["solver"], "redblack");
-    let res = |v: &serde_json::Value| v["residual"].as_f64().unwrap();
-    assert!(
-        res(&converged) < 1e-3 && res(&one) > 10.0 * res(&v),
-        "{one} {converged} {v}"
-    );
+    assert!(res(&one) > 10.0 * res(&v), "{one} {v}");
+    let jacobi = eval_with(&["--steps", "10"]);
+    let sweeps = eval_with(&["--steps", "10", "--solver", "redblack"]);
+    assert_eq!(sweeps["solver"], "redblack");
+    assert!(res(&sweeps) < 1e-2 * res(&jacobi), "{sweeps} {jacobi}");
     let o = fhn(&[
         "eval",
         a.join("checkpoint.safetensors").to_str().unwrap(),

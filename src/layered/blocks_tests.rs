@@ -149,8 +149,9 @@ fn flat<T: Real>(st: &BatchState<T>) -> Vec<T> {
 
 /// Hopfield networks: each sweep sets a unit to `clip((I + b + β_n y)/(1 + β_n), 0, 1)`, the
 /// projected-gradient fixed point that Euler steps (clipped to [0, 1]) reach — free and with
-/// β_n = ±0.6 — in far fewer iterations; with β_n = −1.5 (the unit's energy concave) every
-/// the sweeps still end at an equilibrium, each output at the better end of [0, 1].
+/// β_n = ±0.6 — in far fewer iterations, with units at both bounds; states outside [0, 1] are
+/// projected before the first sweep; with β_n = −1 and −1.5 (a unit's energy linear or
+/// concave) the sweeps still end at an equilibrium, every output at an end of [0, 1].
 #[test]
 fn hopfield_sweeps_reach_the_euler_equilibrium() {
     let model = LayeredModel {
@@ -179,22 +180,25 @@ fn hopfield_sweeps_reach_the_euler_equilibrium() {
     };
     let mut free = net.init_state(x.clone());
     net.prepare_input(&free, &mut ws, Par::Seq);
+    // One sweep from a layer outside [0, 1] equals one from its projection.
+    let (mut out, mut edge) = (free.clone(), free.clone());
+    out.u[2].fill(3.0);
+    edge.u[2].fill(1.0);
+    net.block_sweep(&mut out, &mut ws, None, Par::Seq);
+    net.block_sweep(&mut edge, &mut ws, None, Par::Seq);
+    assert_eq!(flat(&out), flat(&edge));
     net.relax(&mut free, &mut ws, phase(None, Solver::Euler), Par::Seq)
         .unwrap();
-    let mut clamped_some = false;
+    let (mut at_zero, mut at_one) = (false, false);
     for gain in [0.0, 0.6, -0.6] {
         let nudge = (gain != 0.0).then_some(Nudge { target: &y, gain });
-        // Nudged phases start from the free equilibrium, the free phase from zero (and, for
-        // the sweeps, from outside [0, 1]: the sweep projects the state first).
+        // Nudged phases start from the free equilibrium, the free phase from zero.
         let start = if gain == 0.0 {
             net.init_state(x.clone())
         } else {
             free.clone()
         };
         let (mut a, mut b) = (start.clone(), start);
-        if gain == 0.0 {
-            b.u[2].fill(3.0);
-        }
         let steps = net
             .relax(&mut a, &mut ws, phase(nudge, Solver::Euler), Par::Seq)
             .unwrap();
@@ -207,22 +211,47 @@ fn hopfield_sweeps_reach_the_euler_equilibrium() {
         );
         for (p, q) in flat(&a).into_iter().zip(flat(&b)) {
             assert!((p - q).abs() < 1e-9, "β {gain}: {p} vs {q}");
-            clamped_some |= q == 0.0 || q == 1.0;
+            at_zero |= q == 0.0;
+            at_one |= q == 1.0;
         }
         assert!(
             3 * sweeps < steps,
             "β {gain}: {sweeps} sweeps, {steps} steps"
         );
     }
-    assert!(clamped_some, "no unit at a bound: the clip is untested");
-    let nudge = Some(Nudge {
-        target: &y,
-        gain: -1.5,
-    });
-    let mut b = free.clone();
-    net.relax(&mut b, &mut ws, phase(nudge, Solver::RedBlack), Par::Seq)
-        .unwrap();
-    assert!(net.residual(&b, &mut ws, nudge, Par::Seq) <= 1e-12);
-    let out = super::super::elementwise::entries(&b.u[3]).collect::<Vec<_>>();
-    assert!(out.iter().all(|&u| u == 0.0 || u == 1.0), "{out:?}");
+    assert!(at_zero && at_one, "the clip is untested at one bound");
+    for gain in [-1.0, -1.5] {
+        let nudge = Some(Nudge { target: &y, gain });
+        let mut b = free.clone();
+        net.relax(&mut b, &mut ws, phase(nudge, Solver::RedBlack), Par::Seq)
+            .unwrap();
+        assert!(
+            net.residual(&b, &mut ws, nudge, Par::Seq) <= 1e-12,
+            "β {gain}"
+        );
+        let out = super::super::elementwise::entries(&b.u[3]).collect::<Vec<_>>();
+        assert!(out.iter().all(|&u| u == 0.0 || u == 1.0), "{out:?}");
+    }
+}
+
+/// The Hopfield unit minimiser case by case (energy `½a u² − r u` on [0, 1], a = 1 + β_n,
+/// r = I + b + β_n y): the clipped solve for a > 0; for a < 0 the end on the current value's
+/// side of the maximum r/a; for a = 0 the end the linear energy falls toward.
+#[test]
+fn hopfield_unit_minimiser() {
+    use super::super::energy::{Energy, Hopfield};
+    let e = |drive, bn: f64, y, cur| Energy::<f64>::exact(&Hopfield, drive, 0.0, 0.1, (bn, y), cur);
+    assert_eq!(e(0.3, 0.0, 0.0, 0.0), 0.4);
+    assert!((e(0.3, 1.0, 1.0, 0.0) - 0.7).abs() < 1e-15);
+    assert_eq!(e(2.0, 0.0, 0.0, 0.5), 1.0);
+    assert_eq!(e(-2.0, 0.0, 0.0, 0.5), 0.0);
+    // β_n = −1.5: a = −0.5, r = 0.4 − 1.5 y. With y = 0.5 the maximum r/a = 0.7 lies inside:
+    // both ends are minima (E(0) = 0 < E(1) = 0.1), and the sweep keeps cur's side.
+    assert_eq!(e(0.3, -1.5, 0.5, 0.9), 1.0);
+    assert_eq!(e(0.3, -1.5, 0.5, 0.5), 0.0);
+    // With y = 0 the maximum r/a = −0.8 lies left of [0, 1]: only 1 is a minimum.
+    assert_eq!(e(0.3, -1.5, 0.0, 0.2), 1.0);
+    // β_n = −1: a linear energy −r u, r = 0.4 − y.
+    assert_eq!(e(0.3, -1.0, 0.0, 0.0), 1.0);
+    assert_eq!(e(0.3, -1.0, 1.0, 1.0), 0.0);
 }

@@ -46,16 +46,25 @@ pub struct Fhn<T> {
     leak: T,
     tau_u: T,
     local: Local<T>,
+    /// `(d_u, 1/α, β/α)` in f64 for [`Energy::exact`] (1/α, β/α zero without an inhibitor).
+    cubic: (f64, f64, f64),
 }
 
 impl<T: Real> Fhn<T> {
     /// The FHN energy of `model`.
     pub fn new(model: &LayeredModel) -> Self {
+        let p = model.fhn;
+        let (cv, cb) = if model.has_inhibitor() {
+            (1.0 / p.alpha, p.beta / p.alpha)
+        } else {
+            (0.0, 0.0)
+        };
         Self {
-            d_u: T::lit(model.fhn.d_u),
+            d_u: T::lit(p.d_u),
             leak: T::lit(model.leak),
-            tau_u: T::lit(model.fhn.tau_u),
-            local: model.fhn.local(),
+            tau_u: T::lit(p.tau_u),
+            local: p.local(),
+            cubic: (p.d_u, cv, cb),
         }
     }
 }
@@ -107,16 +116,9 @@ impl<T: Real> Energy<T> for Fhn<T> {
     /// ∂Φ/∂u = 0 is the cubic `u³ + p u − r = 0`, `p = stiffness + 1/α + β_n`,
     /// `r = d_u I + b + β/α + β_n y` (docs/MODEL.md §5).
     fn exact(&self, drive: f64, stiffness: f64, bias: f64, nudge: (f64, f64), cur: f64) -> f64 {
-        let l = &self.local;
-        let (cv, cb) = if l.eps != T::zero() {
-            let a = l.alpha.as_f64();
-            (1.0 / a, l.beta.as_f64() / a)
-        } else {
-            (0.0, 0.0)
-        };
-        let (bn, y) = nudge;
+        let ((d_u, cv, cb), (bn, y)) = (self.cubic, nudge);
         let p = stiffness + cv + bn;
-        let r = self.d_u.as_f64() * drive + bias + cb + bn * y;
+        let r = d_u * drive + bias + cb + bn * y;
         super::blocks::cubic_root(p, r, cur)
     }
 }
@@ -164,13 +166,21 @@ impl<T: Real> Energy<T> for Hopfield {
     }
 
     /// On [0, 1] the unit's energy is `½a u² − r u`, `a = 1 + β_n`, `r = I + b + β_n y`: its
-    /// minimiser is `clip(r / a, 0, 1)` when a > 0, else the better end of the interval.
-    fn exact(&self, drive: f64, _: f64, bias: f64, nudge: (f64, f64), _: f64) -> f64 {
+    /// minimiser is `clip(r / a, 0, 1)` when a > 0. When a < 0 (a concave energy, β_n < −1)
+    /// both ends are minima: the one on `cur`'s side of the maximum r/a, where descent from
+    /// `cur` goes; when a = 0 (β_n = −1, the −β phase of β = 1, cost_scale ½) the energy is
+    /// linear and the end is 1 if r > 0, else 0.
+    fn exact(&self, drive: f64, _: f64, bias: f64, nudge: (f64, f64), cur: f64) -> f64 {
         let (bn, y) = nudge;
         let (a, r) = (1.0 + bn, drive + bias + bn * y);
-        if a > 0.0 {
-            (r / a).clamp(0.0, 1.0)
-        } else if 0.5 * a - r < 0.0 {
+        let high = if a > 0.0 {
+            return (r / a).clamp(0.0, 1.0);
+        } else if a < 0.0 {
+            cur > r / a
+        } else {
+            r > 0.0
+        };
+        if high {
             1.0
         } else {
             0.0

@@ -213,7 +213,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         c.config.training.solver = serde_json::from_value(json!(solver))
             .map_err(|e| Error::Invalid(format!("--solver: {e}")))?;
     }
-    c.config.validate()?;
+    if a.steps.is_some() || a.solver.is_some() {
+        c.config.validate()?;
+    }
     let data = load_data(&c.config)?;
     let split = match a.split.as_str() {
         "test" => &data.test,
@@ -235,7 +237,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         );
     }
     outln!(
-        "{} (epoch {}): {} error {:.2}% ({} examples), cost {:.4}, free-phase residual {:.2e} ({:?}, {} steps)",
+        "{} (epoch {}): {} error {:.2}% ({} examples), cost {:.4}, free-phase residual {:.2e} ({}, {} steps)",
         a.checkpoint.display(),
         c.epoch,
         a.split,
@@ -243,7 +245,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         split.len(),
         e.cost,
         e.residual,
-        c.config.training.solver,
+        json!(c.config.training.solver).as_str().unwrap_or("?"),
         c.config.training.eval_steps
     );
     Ok(())
