@@ -6,6 +6,46 @@ use crate::model::FhnParams;
 use faer::Mat;
 use rand::SeedableRng;
 
+/// A phase of at most 100 000 iterations to `tol` (step 0.5 where a step applies).
+fn phase(nudge: Option<Nudge<'_, f64>>, tol: f64, solver: Solver) -> Phase<'_, f64> {
+    Phase {
+        nudge,
+        dt: 0.5,
+        max_steps: 100_000,
+        tol,
+        solver,
+    }
+}
+
+/// Relaxes `start` to `tol` with the `reference` solver and with red-black sweeps; both must
+/// reach it. Returns the two states and the iterations each took.
+fn reference_and_sweeps(
+    net: &LayeredNet<f64>,
+    ws: &mut Workspace<f64>,
+    start: &BatchState<f64>,
+    nudge: Option<Nudge<'_, f64>>,
+    tol: f64,
+    reference: Solver,
+) -> (BatchState<f64>, BatchState<f64>, usize, usize) {
+    let (mut a, mut b) = (start.clone(), start.clone());
+    let steps = net
+        .relax(&mut a, ws, phase(nudge, tol, reference), Par::Seq)
+        .unwrap();
+    let sweeps = net
+        .relax(&mut b, ws, phase(nudge, tol, Solver::RedBlack), Par::Seq)
+        .unwrap();
+    let gain = nudge.map_or(0.0, |n| n.gain);
+    assert!(
+        net.residual(&a, ws, nudge, Par::Seq) <= tol,
+        "{reference:?}, β {gain}: {steps} steps"
+    );
+    assert!(
+        net.residual(&b, ws, nudge, Par::Seq) <= tol,
+        "red-black, β {gain}: {sweeps} sweeps"
+    );
+    (a, b, steps, sweeps)
+}
+
 /// Red-black sweeps reach the equilibrium Jacobi steps reach (free and nudged, with a
 /// dynamic inhibitor and with ε = 0), to 1e-9, in far fewer sweeps than steps. (Leak 3 keeps
 /// p > 0: one equilibrium; bistable units may settle on another branch than Jacobi's.)
@@ -34,13 +74,7 @@ fn sweeps_reach_the_jacobi_equilibrium_in_fewer_iterations() {
         net.relax(
             &mut free,
             &mut ws,
-            Phase {
-                nudge: None,
-                dt: 0.5,
-                max_steps: 100_000,
-                tol: 1e-12,
-                solver: Solver::Jacobi,
-            },
+            phase(None, 1e-12, Solver::Jacobi),
             Par::Seq,
         )
         .unwrap();
@@ -55,61 +89,16 @@ fn sweeps_reach_the_jacobi_equilibrium_in_fewer_iterations() {
                 gain: -0.7,
             }),
         ] {
-            let mut a = if nudge.is_some() {
+            let start = if nudge.is_some() {
                 free.clone()
             } else {
                 net.init_state(x.clone())
             };
-            let mut b = a.clone();
-            let steps = net
-                .relax(
-                    &mut a,
-                    &mut ws,
-                    Phase {
-                        nudge,
-                        dt: 0.5,
-                        max_steps: 100_000,
-                        tol: 1e-11,
-                        solver: Solver::Jacobi,
-                    },
-                    Par::Seq,
-                )
-                .unwrap();
-            let sweeps = net
-                .relax(
-                    &mut b,
-                    &mut ws,
-                    Phase {
-                        nudge,
-                        dt: 0.5,
-                        max_steps: 100_000,
-                        tol: 1e-11,
-                        solver: Solver::RedBlack,
-                    },
-                    Par::Seq,
-                )
-                .unwrap();
-            assert!(net.residual(&b, &mut ws, nudge, Par::Seq) <= 1e-11);
-            assert!(
-                net.residual(&a, &mut ws, nudge, Par::Seq) <= 1e-11,
-                "jacobi: {steps} steps"
-            );
-            for l in 1..5 {
-                for (p, q) in a.u[l]
-                    .col_iter()
-                    .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
-                    .zip(
-                        b.u[l]
-                            .col_iter()
-                            .flat_map(|c| c.iter().copied().collect::<Vec<_>>()),
-                    )
-                {
-                    let beta = nudge.map_or(0.0, |n| n.gain);
-                    assert!(
-                        (p - q).abs() < 1e-9,
-                        "eps {eps}, β {beta}, layer {l}: {p} vs {q}"
-                    );
-                }
+            let (a, b, steps, sweeps) =
+                reference_and_sweeps(&net, &mut ws, &start, nudge, 1e-11, Solver::Jacobi);
+            let beta = nudge.map_or(0.0, |n| n.gain);
+            for (p, q) in flat(&a).into_iter().zip(flat(&b)) {
+                assert!((p - q).abs() < 1e-9, "eps {eps}, β {beta}: {p} vs {q}");
             }
             assert!(
                 3 * sweeps < steps,
@@ -171,13 +160,6 @@ fn hopfield_sweeps_reach_the_euler_equilibrium() {
     let x = Mat::from_fn(12, 3, |i, j| ((i * 7 + j * 3) % 5) as f64 / 4.0);
     let y = Mat::from_fn(4, 3, |i, j| if i == j { 1.0 } else { 0.0 });
     let mut ws = net.workspace(3);
-    let phase = |nudge, solver| Phase {
-        nudge,
-        dt: 0.5,
-        max_steps: 100_000,
-        tol: 1e-12,
-        solver,
-    };
     let mut free = net.init_state(x.clone());
     net.prepare_input(&free, &mut ws, Par::Seq);
     // One sweep from a layer outside [0, 1] equals one from its projection.
@@ -187,8 +169,13 @@ fn hopfield_sweeps_reach_the_euler_equilibrium() {
     net.block_sweep(&mut out, &mut ws, None, Par::Seq);
     net.block_sweep(&mut edge, &mut ws, None, Par::Seq);
     assert_eq!(flat(&out), flat(&edge));
-    net.relax(&mut free, &mut ws, phase(None, Solver::Euler), Par::Seq)
-        .unwrap();
+    net.relax(
+        &mut free,
+        &mut ws,
+        phase(None, 1e-12, Solver::Euler),
+        Par::Seq,
+    )
+    .unwrap();
     let (mut at_zero, mut at_one) = (false, false);
     for gain in [0.0, 0.6, -0.6] {
         let nudge = (gain != 0.0).then_some(Nudge { target: &y, gain });
@@ -198,17 +185,8 @@ fn hopfield_sweeps_reach_the_euler_equilibrium() {
         } else {
             free.clone()
         };
-        let (mut a, mut b) = (start.clone(), start);
-        let steps = net
-            .relax(&mut a, &mut ws, phase(nudge, Solver::Euler), Par::Seq)
-            .unwrap();
-        let sweeps = net
-            .relax(&mut b, &mut ws, phase(nudge, Solver::RedBlack), Par::Seq)
-            .unwrap();
-        assert!(
-            net.residual(&b, &mut ws, nudge, Par::Seq) <= 1e-12,
-            "β {gain}"
-        );
+        let (a, b, steps, sweeps) =
+            reference_and_sweeps(&net, &mut ws, &start, nudge, 1e-12, Solver::Euler);
         for (p, q) in flat(&a).into_iter().zip(flat(&b)) {
             assert!((p - q).abs() < 1e-9, "β {gain}: {p} vs {q}");
             at_zero |= q == 0.0;
@@ -223,8 +201,13 @@ fn hopfield_sweeps_reach_the_euler_equilibrium() {
     for gain in [-1.0, -1.5] {
         let nudge = Some(Nudge { target: &y, gain });
         let mut b = free.clone();
-        net.relax(&mut b, &mut ws, phase(nudge, Solver::RedBlack), Par::Seq)
-            .unwrap();
+        net.relax(
+            &mut b,
+            &mut ws,
+            phase(nudge, 1e-12, Solver::RedBlack),
+            Par::Seq,
+        )
+        .unwrap();
         assert!(
             net.residual(&b, &mut ws, nudge, Par::Seq) <= 1e-12,
             "β {gain}"
