@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Fills the `mutants` and `issue_mutations` blocks of docs/TESTING.md from
+"""Fills the `mutants`, `issue_mutations` and `redblack_mutations` blocks of docs/TESTING.md from
 results/testing/mutants/<run>/ (outcomes.json and mutants.json as cargo-mutants wrote them, and
-a NOTE.md saying what the run was) and results/testing/issue_mutations.txt."""
+a NOTE.md saying what the run was), results/testing/issue_mutations.txt and
+results/testing/redblack_mutations.txt."""
 import json, re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -51,9 +52,10 @@ text = "\n\n".join(run_table(d) for d in runs)
 doc = root / "docs" / "TESTING.md"
 s = doc.read_text()
 s = re.sub(r"(<!-- generated:mutants -->\n).*?(<!-- /generated -->)", lambda m: m[1] + text + "\n" + m[2], s, flags=re.S)
-issue = root / "results" / "testing" / "issue_mutations.txt"
-if issue.exists():
-    body = "\n".join(f"- {l}" if i else l for i, l in enumerate(issue.read_text().strip().splitlines()))
-    s = re.sub(r"(<!-- generated:issue_mutations -->\n).*?(<!-- /generated -->)",
-               lambda m: m[1] + body + "\n" + m[2], s, flags=re.S)
+for block in ["issue_mutations", "redblack_mutations"]:  # scripts/issue_mutations.sh
+    f = root / "results" / "testing" / f"{block}.txt"
+    if f.exists():
+        body = "\n".join(f"- {l}" if i else l for i, l in enumerate(f.read_text().strip().splitlines()))
+        s = re.sub(rf"(<!-- generated:{block} -->\n).*?(<!-- /generated -->)",
+                   lambda m: m[1] + body + "\n" + m[2], s, flags=re.S)
 doc.write_text(s)
