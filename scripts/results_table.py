@@ -7,6 +7,9 @@ from collections import defaultdict
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent / "results" / "mnist"
+# serde defaults of `training` fields (src/train/config.rs) that older config.toml files lack.
+TRAINING_DEFAULTS = {"tolerance": 0.0, "anderson_memory": 5, "probe_examples": 0, "estimator": "eqprop",
+                     "free_start": "zero", "lr_schedule": "exponential", "weight_decay": 0.0}
 rows, groups = [], defaultdict(list)
 for d in sorted(p for p in root.iterdir() if p.is_dir()):
     cfg = tomllib.loads((d / "config.toml").read_text())
@@ -34,6 +37,10 @@ for d in sorted(p for p in root.iterdir() if p.is_dir()):
     import re
     m = re.fullmatch(r"(.*)-s\d+", d.name)
     if m:
+        # Fields added to the configuration later are absent from older runs' config.toml:
+        # their defaults, so that such runs still pool with newer seeds.
+        for k, v in TRAINING_DEFAULTS.items():
+            cfg["training"].setdefault(k, v)
         same = json.dumps({k: v for k, v in cfg.items() if k != "seed"}, sort_keys=True)
         groups[(m[1], widths, done, same)].append(res["test_error_at_best"])
 
