@@ -42,10 +42,13 @@ fn a_sweep_runs_each_run_once_resumes_and_skips_failed_runs() {
     assert!(err.contains("run 4/6 failed: divergence"), "{err}");
     let table = stdout(&o);
     assert!(
-        table.contains("| a | 2/2 |") && table.contains("| b | 2/2 |"),
+        table.contains("| a | fhn | 1 | 2/2 |") && table.contains("| b | fhn | 1 | 2/2 |"),
         "{table}"
     );
-    assert!(table.contains("| bad | 0/2, 2 failed | – |"), "{table}");
+    assert!(
+        table.contains("| bad | fhn | 1 | 0/2, 2 failed | – |"),
+        "{table}"
+    );
     assert!(out.join("sweep.png").exists() && out.join("bad-s1/failed.txt").exists());
 
     // Variant a now wants two epochs: it resumes; b is done; bad stays failed until told.
@@ -126,7 +129,7 @@ fn a_slurm_array_task_runs_its_own_run_only() {
     let o = task("x");
     assert!(stderr(&o).contains("not a run index"), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
-    assert!(md.contains("| b | 1/2 |"), "{md}");
+    assert!(md.contains("| b | fhn | 1 | 1/2 |"), "{md}");
     let _ = std::fs::remove_dir_all(d);
 }
 

@@ -1,9 +1,11 @@
 //! A sweep's results: per variant, the seeds finished and the test error at the best
-//! validation epoch (mean ± standard deviation over seeds), as `sweep.json`, `sweep.md` and
-//! `sweep.png` (the validation error per epoch of every run).
+//! validation epoch (mean ± standard deviation over seeds), as `sweep.json`, `sweep.md`,
+//! `sweep.png` (the validation error per epoch of every run) and, when the variants differ in
+//! depth, `depth.png` (the test error against the number of hidden layers, one line per model).
 
 use super::{RunStatus, Sweep};
 use crate::error::Result;
+use crate::layered::Kind;
 use crate::plot::{line_plot, Series};
 use crate::train::read_metrics;
 use serde::Serialize;
@@ -14,6 +16,10 @@ use std::path::PathBuf;
 pub struct VariantRow {
     /// What the variant changes.
     pub label: String,
+    /// Its energy (FHN or Hopfield).
+    pub model: Kind,
+    /// Its number of hidden layers.
+    pub hidden_layers: usize,
     /// Seeds planned.
     pub seeds: usize,
     /// Seeds finished.
@@ -61,10 +67,13 @@ impl Sweep {
             })
             .collect();
         let mut variants: Vec<VariantRow> = Vec::new();
-        for (_, label, _, _, status) in &runs {
+        for (i, label, _, _, status) in &runs {
             if variants.last().is_none_or(|v| &v.label != label) {
+                let model = &self.runs[*i].config.model;
                 variants.push(VariantRow {
                     label: label.clone(),
+                    model: model.kind,
+                    hidden_layers: model.widths.len().saturating_sub(2),
                     seeds: 0,
                     finished: 0,
                     failed: 0,
@@ -129,16 +138,63 @@ impl Sweep {
                 true,
             )?;
         }
+        if let Some(series) = t.depth_series() {
+            let title = format!(
+                "sweep {}: test error at the best validation epoch",
+                self.name
+            );
+            line_plot(
+                &self.out.join("depth.png"),
+                &title,
+                "hidden layers",
+                "test error (%), mean over seeds",
+                &series,
+                false,
+            )?;
+        }
         Ok(t)
     }
 }
 
 impl SweepTable {
+    /// The mean test error (%) against the number of hidden layers, one series per model, when
+    /// at least two depths have finished runs and no model has two variants at one depth (the
+    /// line would then have to pick one); otherwise None.
+    pub fn depth_series(&self) -> Option<Vec<Series>> {
+        let done: Vec<&VariantRow> = (self.variants.iter())
+            .filter(|v| v.test_error_mean.is_some())
+            .collect();
+        let mut depths: Vec<usize> = done.iter().map(|v| v.hidden_layers).collect();
+        depths.sort_unstable();
+        depths.dedup();
+        if depths.len() < 2 {
+            return None;
+        }
+        let mut series: Vec<(Kind, Vec<(f64, f64)>)> = Vec::new();
+        for v in done {
+            let point = (v.hidden_layers as f64, 100.0 * v.test_error_mean?);
+            match series.iter_mut().find(|(k, _)| *k == v.model) {
+                Some((_, pts)) if pts.iter().any(|p| p.0 == point.0) => return None,
+                Some((_, pts)) => pts.push(point),
+                None => series.push((v.model, vec![point])),
+            }
+        }
+        Some(
+            (series.into_iter())
+                .map(|(kind, mut points)| {
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    let label = format!("{kind:?}").to_lowercase();
+                    Series { label, points }
+                })
+                .collect(),
+        )
+    }
+
     /// The per-variant table in Markdown (test error at the best validation epoch).
     pub fn markdown(&self) -> String {
         let pct = |x: Option<f64>| x.map_or("–".into(), |x| format!("{:.2}", 100.0 * x));
         let mut s = format!(
-            "| {} | seeds done | test error % (mean ± sd) | per seed | train s (mean) |\n|---|---|---|---|---|\n",
+            "| {} | model | hidden layers | seeds done | test error % (mean ± sd) | per seed | train s (mean) |\n|---|---|---|---|---|---|---|\n",
             self.name
         );
         for v in &self.variants {
@@ -149,8 +205,10 @@ impl SweepTable {
             };
             let per_seed: Vec<String> = v.test_errors.iter().map(|&e| pct(Some(e))).collect();
             s += &format!(
-                "| {} | {}/{}{failed} | {}{} | {} | {} |\n",
+                "| {} | {} | {} | {}/{}{failed} | {}{} | {} | {} |\n",
                 v.label,
+                format!("{:?}", v.model).to_lowercase(),
+                v.hidden_layers,
                 v.finished,
                 v.seeds,
                 pct(v.test_error_mean),

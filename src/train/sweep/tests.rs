@@ -1,4 +1,5 @@
 use super::*;
+use crate::layered::Kind;
 
 fn plan(text: &str) -> Result<Sweep> {
     Sweep::parse(text, Path::new("/tmp/fhn-sweep-test/s.toml"))
@@ -180,10 +181,77 @@ fn the_table_counts_finished_failed_and_unfinished_runs_per_variant() {
     assert_eq!(b.test_error_mean, None);
     let md = std::fs::read_to_string(root.join("sweep.md")).unwrap();
     assert!(
-        md.contains("| epochs=2 | 2/3 | 15.00 ± 7.07 | 10.00, 20.00 | 15.0 |"),
+        md.contains("| epochs=2 | fhn | 1 | 2/3 | 15.00 ± 7.07 | 10.00, 20.00 | 15.0 |"),
         "{md}"
     );
-    assert!(md.contains("| epochs=4 | 0/3, 1 failed | – |"), "{md}");
+    assert!(
+        md.contains("| epochs=4 | fhn | 1 | 0/3, 1 failed | – |"),
+        "{md}"
+    );
     assert!(root.join("sweep.json").exists());
+    assert!(
+        !root.join("depth.png").exists(),
+        "one depth: no depth figure"
+    );
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn the_depth_figure_has_one_line_per_model_and_refuses_ambiguous_depths() {
+    let root = std::env::temp_dir().join(format!("fhn-sweep-depth-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let variant = |label: &str, base: &str, widths: &str, lrs: &str| {
+        format!("[[runs]]\nlabel = \"{label}\"\nbase = \"{base}\"\n\"model.widths\" = {widths}\n\"training.lrs\" = {lrs}\n")
+    };
+    let text = format!(
+        "base = \"tiny\"\nout = \"{}\"\n{}{}{}",
+        root.display(),
+        variant("f2", "tiny", "[784, 8, 8, 10]", "[0.1, 0.1, 0.1]"),
+        variant("f1", "tiny", "[784, 8, 10]", "[0.1, 0.1]"),
+        variant("h1", "hopfield", "[784, 8, 10]", "[0.1, 0.1]"),
+    );
+    let s = plan(&text).unwrap();
+    let finish = |i: usize, test: f64| {
+        let r = &s.runs[i];
+        std::fs::create_dir_all(&r.dir).unwrap();
+        let epochs = r.config.training.epochs;
+        let body = serde_json::to_vec(&summary(&r.label, r.seed, epochs, test)).unwrap();
+        std::fs::write(r.dir.join("results.json"), body).unwrap();
+    };
+    finish(1, 0.04);
+    finish(2, 0.03);
+    assert!(
+        s.table().depth_series().is_none(),
+        "only one depth finished"
+    );
+    finish(0, 0.05);
+    let t = s.write_table().unwrap();
+    let depths: Vec<_> = t
+        .variants
+        .iter()
+        .map(|v| (v.model, v.hidden_layers))
+        .collect();
+    assert_eq!(
+        depths,
+        [(Kind::Fhn, 2), (Kind::Fhn, 1), (Kind::Hopfield, 1)]
+    );
+    let series = t.depth_series().unwrap();
+    let lines: Vec<_> = series
+        .iter()
+        .map(|s| (s.label.as_str(), s.points.clone()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("fhn", vec![(1.0, 4.0), (2.0, 5.0)]),
+            ("hopfield", vec![(1.0, 3.0)])
+        ],
+        "sorted by depth, in percent"
+    );
+    assert!(root.join("depth.png").exists());
+    // Two FHN variants at one depth: the line would have to pick one, so there is none.
+    let mut t = t;
+    t.variants[0].hidden_layers = 1;
+    assert!(t.depth_series().is_none());
     std::fs::remove_dir_all(root).unwrap();
 }
