@@ -244,8 +244,14 @@ fn steady_state_and_eqprop_gradient_equal_the_graph_implementation() {
 
 #[test]
 fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
+    // One hidden layer, and two (a middle layer feels both neighbours through ρ).
+    hopfield_fixed_point_and_gradient(vec![6, 5, 3]);
+    hopfield_fixed_point_and_gradient(vec![6, 5, 4, 3]);
+}
+
+fn hopfield_fixed_point_and_gradient(widths: Vec<usize>) {
     let model = LayeredModel {
-        widths: vec![6, 5, 3],
+        widths,
         kind: Kind::Hopfield,
         fhn: FhnParams::table1(),
         inhibitor_coupling: false,
@@ -304,14 +310,24 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
     assert!(interior > 0, "no unit inside (0, 1)");
     let mut acc = Grads::zeros_like(&net);
     net.accumulate_param_grad(&st, &mut ws, 1.0, &mut acc, Par::Seq);
-    let mut n2 = net.clone();
-    n2.weights[1][(1, 2)] += 1e-6;
-    let fd = (energy(&n2) - energy(&net)) / 1e-6;
-    assert!(
-        (fd - acc.w[1][(1, 2)]).abs() < 1e-6,
-        "{fd} vs {}",
-        acc.w[1][(1, 2)]
-    );
+    // Each weight matrix, at its entry of largest gradient (an entry between two clipped units
+    // would compare 0 with 0).
+    for l in 0..net.weights.len() {
+        let g = &acc.w[l];
+        let (k, j) = (0..g.nrows())
+            .flat_map(|k| (0..g.ncols()).map(move |j| (k, j)))
+            .max_by(|a, b| g[*a].abs().total_cmp(&g[*b].abs()))
+            .unwrap();
+        let mut n2 = net.clone();
+        n2.weights[l][(k, j)] += 1e-6;
+        let fd = (energy(&n2) - energy(&net)) / 1e-6;
+        assert!(fd.abs() > 1e-3, "weights {l}: no active pair ({fd})");
+        assert!(
+            (fd - g[(k, j)]).abs() < 1e-6,
+            "weights {l}: {fd} vs {}",
+            g[(k, j)]
+        );
+    }
 }
 
 /// The Hopfield energy E of `n` at state `st` (two examples), written out term by term.
