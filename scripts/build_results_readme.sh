@@ -43,6 +43,18 @@ TXT
 python3 scripts/time_to_accuracy.py
 cat <<'TXT'
 
+## Depth sweep, 4 epochs (issue 11; docs/DEPTH.md)
+
+`fhn sweep configs/sweeps/depth-short.toml` (1–4 hidden layers of 512, FHN and Hopfield, 4
+epochs, seed 1; run folders, `sweep.md` and `depth.png` in `results/sweeps/depth-short/`),
+table by `scripts/deep_tables.py depth_sweep`:
+
+TXT
+python3 scripts/deep_tables.py depth_sweep
+cat <<'TXT'
+
+![test error against depth](sweeps/depth-short/depth.png)
+
 ## Deep preset: epoch time and residual on this machine (issue 11; docs/TRAINING.md)
 
 `PAUSE=<pid> scripts/deep_epoch_speed.sh` (2 threads, the first 3 200 training images per run,

@@ -114,6 +114,40 @@ def hopfield_levers():
     return levers_vs_base("hopfield", "configs/hopfield-1024-momentum.toml")
 
 
+def hopfield_depth_probe():
+    """`scripts/hopfield_depth_probe.sh`: each run's config diffed against hopfield2-base's."""
+    return levers_vs_base("hopfield2", "hopfield2-base: 784-512-512-10, red-black 20 / 10, rates [0.02, 0.005, 0.00125]")
+
+
+def depth_sweep():
+    """results/sweeps/depth-short/ (`fhn sweep configs/sweeps/depth-short.toml`): per variant the
+    validation error per epoch, the test error at the best validation epoch, steps and residual."""
+    sweep = json.loads((res / "sweeps/depth-short/sweep.json").read_text())
+    rows = []
+    for _, label, seed, folder, status in sweep["runs"]:
+        d = Path(folder) if Path(folder).is_absolute() else res.parent / folder
+        ms = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()] if (d / "metrics.jsonl").exists() else []
+        rows.append((label, seed, d, status, ms))
+    n = max((len(ms) for *_, ms in rows), default=0)
+    out = ["| variant | hidden layers | relaxation steps per update | " + " | ".join(f"val, epoch {e}" for e in range(1, n + 1))
+           + " | test error at best val epoch | free residual, last epoch | train time, 1 thread |",
+           "|---|---|---|" + "---|" * n + "---|---|---|"]
+    for label, seed, d, status, ms in rows:
+        cfg = tomllib.loads((d / "config.toml").read_text()) if (d / "config.toml").exists() else None
+        depth = len(cfg["model"]["widths"]) - 2 if cfg else "?"
+        vals = [f"{100 * m['val_error']:.2f}" for m in ms] + [""] * (n - len(ms))
+        if status["status"] == "finished":
+            best = status["summary"]
+            test = f"{100 * best['test_error_at_best']:.2f} % (epoch {best['best_epoch']})"
+        else:
+            test = f"{status['status']} after {len(ms)} epochs"
+        last = f"{ms[-1]['free_residual']:.1e}" if ms else ""
+        secs = f"{sum(m['train_seconds'] for m in ms) / 60:.1f} min" if ms else ""
+        steps = f"{ms[-1]['relax_steps']:.0f}" if ms else ""
+        out.append(f"| {label} s{seed} | {depth} | {steps} | " + " | ".join(vals) + f" | {test} | {last} | {secs} |")
+    return "\n".join(out)
+
+
 def epoch_speed():
     """`scripts/deep_epoch_speed.sh`: the 2-thread speed per variant, epoch time at the mean speed."""
     rows = [json.loads(l) for l in (res / "bench/deep_epoch_speed.jsonl").read_text().splitlines() if l.strip()]
@@ -178,7 +212,8 @@ def seeds(name):
 
 
 sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers,
-            "hopfield_levers": hopfield_levers, "epoch_speed": epoch_speed,
+            "hopfield_levers": hopfield_levers, "hopfield_depth_probe": hopfield_depth_probe,
+            "depth_sweep": depth_sweep, "epoch_speed": epoch_speed,
             "eval_convergence": eval_convergence, "deep_runs": deep_runs,
             "hopfield_seeds": lambda: seeds("hopfield-1024-redblack")}
 for name in sys.argv[1:] or sections:

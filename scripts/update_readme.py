@@ -217,6 +217,8 @@ blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick
           "eval_convergence": lambda: table("deep_tables.py", "eval_convergence"),
           "deep_runs": lambda: table("deep_tables.py", "deep_runs"),
           "hopfield_seeds": lambda: table("deep_tables.py", "hopfield_seeds"),
+          "depth_sweep": lambda: table("deep_tables.py", "depth_sweep"),
+          "hopfield_depth_probe": lambda: table("deep_tables.py", "hopfield_depth_probe"),
           "time_to_accuracy": lambda: table("time_to_accuracy.py", "all"),
           "circuit_small": lambda: table("circuit_table.py", "small"),
           "circuit_mnist": lambda: table("circuit_table.py", "mnist"),
@@ -227,7 +229,7 @@ blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick
           "scaling_model": lambda: table("scaling_table.py", "model")}
 stale = []
 for doc in [root / "README.md", root / "docs" / "PERFORMANCE.md", root / "docs" / "TRAINING.md",
-            root / "docs" / "CIRCUIT.md", root / "docs" / "PYTHON.md", root / "docs" / "SCALING.md"]:
+            root / "docs" / "DEPTH.md", root / "docs" / "CIRCUIT.md", root / "docs" / "PYTHON.md", root / "docs" / "SCALING.md"]:
     text = doc.read_text()
     # The body never contains a closing marker, so an empty block cannot swallow the next one.
     new = re.sub(
