@@ -47,6 +47,11 @@ pub struct SweepTable {
     pub runs: Vec<(usize, String, u64, PathBuf, RunStatus)>,
 }
 
+/// The model's name as configs write it (`fhn`, `hopfield`).
+fn model_name(kind: Kind) -> String {
+    format!("{kind:?}").to_lowercase()
+}
+
 fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
@@ -183,7 +188,7 @@ impl SweepTable {
             (series.into_iter())
                 .map(|(kind, mut points)| {
                     points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    let label = format!("{kind:?}").to_lowercase();
+                    let label = model_name(kind);
                     Series { label, points }
                 })
                 .collect(),
@@ -207,7 +212,7 @@ impl SweepTable {
             s += &format!(
                 "| {} | {} | {} | {}/{}{failed} | {}{} | {} | {} |\n",
                 v.label,
-                format!("{:?}", v.model).to_lowercase(),
+                model_name(v.model),
                 v.hidden_layers,
                 v.finished,
                 v.seeds,
