@@ -21,8 +21,9 @@ its log.txt records each start). `hopfield-1024` is `fhn train --config configs/
 with `configs/hopfield-1024-momentum.toml` (momentum 0.9, learning rates / 10, cosine schedule),
 `hopfield-1024-redblack` with `configs/hopfield-1024-redblack.toml` (exact red-black sweeps,
 learning rates × 4, weight decay). `deep-dt1`, `deep-halving`, `deep-cosine` and `deep-cosine-wd` are the
-configs of those names in `configs/` (docs/TRAINING.md, deep networks); unfinished runs show
-the epochs done so far.
+configs of those names in `configs/` (docs/TRAINING.md, deep networks); `hopfield-deep` is
+`configs/hopfield-deep.toml`, 784-512×3-10 Hopfield with small initial weights and β = 0.2
+(docs/DEPTH.md); unfinished runs show the epochs done so far.
 Paper: 2.8 % ± 0.2.
 
 TXT
@@ -54,6 +55,17 @@ python3 scripts/deep_tables.py depth_sweep
 cat <<'TXT'
 
 ![test error against depth](sweeps/depth-short/depth.png)
+
+The Hopfield half again with initial weights N(0, 1)·0.4/√fan_in and β = 0.2 (the larger
+weights and β = 1 leave deep Hopfield nets with clipped units and no gradient; docs/DEPTH.md):
+`fhn sweep configs/sweeps/depth-short-hopfield.toml`, table by
+`scripts/deep_tables.py depth_sweep_hopfield`:
+
+TXT
+python3 scripts/deep_tables.py depth_sweep_hopfield
+cat <<'TXT'
+
+![test error against depth, Hopfield with small initial weights](sweeps/depth-short-hopfield/depth.png)
 
 ## Deep preset: epoch time and residual on this machine (issue 11; docs/TRAINING.md)
 

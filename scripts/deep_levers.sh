@@ -42,3 +42,13 @@ lrs lr-flat 0.2 0.2 0.2 0.05
 lrs lr-flat-half 0.1 0.1 0.1 0.025
 lrs lr-halving 0.2 0.1 0.05 0.025
 lrs lr-flat-out 0.2 0.2 0.2 0.2
+# Initialisation and input gains (issue 11, item 4), on the dt-1.0 100/35 lever: the hidden-to-
+# hidden weights hardly move in training (their norms stay at the initial √512 ≈ 22.6), so their
+# initial size may decide what those layers compute. `gain NAME SED` runs that lever with SED.
+gain() { if want "$1"; then run "$1" -e "s/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = 100/; s/^nudge_steps = 50/nudge_steps = 35/; s/^eval_steps = 150/eval_steps = 100/" -e "$2"; fi; }
+gain init0.5 's/^scale = 1.0/scale = 0.5/'
+gain init2 's/^scale = 1.0/scale = 2.0/'
+gain input6 's/^input_scale = 12.0/input_scale = 6.0/'
+gain input24 's/^input_scale = 12.0/input_scale = 24.0/'
+gain input3 's/^input_scale = 12.0/input_scale = 3.0/'
+gain input48 's/^input_scale = 12.0/input_scale = 48.0/'

@@ -83,24 +83,33 @@ def config_diff(path, base):
                      if k != "name" and cfg[k] != base[k]) or "—"
 
 
-def levers_vs_base(prefix, preset):
+def cosines(q):
+    """A gradient-quality record's cosines per layer ("—" where the exact gradient is zero)."""
+    return ", ".join("—" if c is None else f"{c:.3f}" for c in q["cosine"])
+
+
+def levers_vs_base(prefix, preset, quality=False):
     """Runs results/ablations/<prefix>-*/, each config diffed against <prefix>-base's: the
-    validation error after the first and the last epoch, the test error and residual at the last."""
+    validation error after the first and the last epoch, the test error and residual at the last
+    (and with `quality`, the last epoch's gradient-quality probe)."""
     runs = sorted(res.glob(f"ablations/{prefix}-*/config.toml"))
     base_cfg = tomllib.loads((res / f"ablations/{prefix}-base/config.toml").read_text())
     n = base_cfg["training"]["epochs"]
     base = flat(base_cfg)
+    probe = (f" EqProp estimate vs exact gradient after epoch {n}: cosine per weight layer, input → output "
+             f"({base_cfg['training']['probe_examples']} training images) |") if quality else ""
     out = [f"| run | differs from {preset} ({n} epochs) | relaxation steps per update | examples/s (1 thread) "
-           f"| val error, epoch 1 | epoch {n} | test error, epoch {n} | free residual, epoch {n} |",
-           "|---|---|---|---|---|---|---|---|"]
+           f"| val error, epoch 1 | epoch {n} | test error, epoch {n} | free residual, epoch {n} |" + probe,
+           "|---|---|---|---|---|---|---|---|" + ("---|" if quality else "")]
     for c in runs:
         d = c.parent
-        ms = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()]
+        ms = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()] if (d / "metrics.jsonl").exists() else []
         if len(ms) < n:
             continue  # still running
         eps = sum(m["examples_per_second"] * m["train_seconds"] for m in ms) / sum(m["train_seconds"] for m in ms)
         out.append(f"| {d.name} | {config_diff(c, base)} | {ms[-1]['relax_steps']:.0f} | {eps:.0f} | {100 * ms[0]['val_error']:.2f} % | "
-                   f"{100 * ms[-1]['val_error']:.2f} % | {100 * ms[-1]['test_error']:.2f} % | {ms[-1]['free_residual']:.1e} |")
+                   f"{100 * ms[-1]['val_error']:.2f} % | {100 * ms[-1]['test_error']:.2f} % | {ms[-1]['free_residual']:.1e} |"
+                   + (f" {cosines(ms[-1]['gradient_quality'])} |" if quality and ms[-1].get("gradient_quality") else " |" if quality else ""))
     return "\n".join(out)
 
 
@@ -116,13 +125,13 @@ def hopfield_levers():
 
 def hopfield_depth_probe():
     """`scripts/hopfield_depth_probe.sh`: each run's config diffed against hopfield2-base's."""
-    return levers_vs_base("hopfield2", "hopfield2-base: 784-512-512-10, red-black 20 / 10, rates [0.02, 0.005, 0.00125]")
+    return levers_vs_base("hopfield2", "hopfield2-base: 784-512-512-10, red-black 20 / 10, rates [0.02, 0.005, 0.00125]", quality=True)
 
 
-def depth_sweep():
-    """results/sweeps/depth-short/ (`fhn sweep configs/sweeps/depth-short.toml`): per variant the
+def depth_sweep(name="depth-short"):
+    """results/sweeps/<name>/ (`fhn sweep configs/sweeps/<name>.toml`): per variant the
     validation error per epoch, the test error at the best validation epoch, steps and residual."""
-    sweep = json.loads((res / "sweeps/depth-short/sweep.json").read_text())
+    sweep = json.loads((res / f"sweeps/{name}/sweep.json").read_text())
     rows = []
     for _, label, seed, folder, status in sweep["runs"]:
         d = Path(folder) if Path(folder).is_absolute() else res.parent / folder
@@ -175,7 +184,7 @@ def eval_convergence():
     return "\n".join(out)
 
 
-DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-wd-s1"]
+DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "hopfield-deep-s1"]
 
 
 def deep_runs():
@@ -213,7 +222,8 @@ def seeds(name):
 
 sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers,
             "hopfield_levers": hopfield_levers, "hopfield_depth_probe": hopfield_depth_probe,
-            "depth_sweep": depth_sweep, "epoch_speed": epoch_speed,
+            "depth_sweep": depth_sweep, "depth_sweep_hopfield": lambda: depth_sweep("depth-short-hopfield"),
+            "epoch_speed": epoch_speed,
             "eval_convergence": eval_convergence, "deep_runs": deep_runs,
             "hopfield_seeds": lambda: seeds("hopfield-1024-redblack")}
 for name in sys.argv[1:] or sections:

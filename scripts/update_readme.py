@@ -218,6 +218,7 @@ blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick
           "deep_runs": lambda: table("deep_tables.py", "deep_runs"),
           "hopfield_seeds": lambda: table("deep_tables.py", "hopfield_seeds"),
           "depth_sweep": lambda: table("deep_tables.py", "depth_sweep"),
+          "depth_sweep_hopfield": lambda: table("deep_tables.py", "depth_sweep_hopfield"),
           "hopfield_depth_probe": lambda: table("deep_tables.py", "hopfield_depth_probe"),
           "time_to_accuracy": lambda: table("time_to_accuracy.py", "all"),
           "circuit_small": lambda: table("circuit_table.py", "small"),

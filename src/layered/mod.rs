@@ -16,6 +16,7 @@
 //! Both relax with explicit Euler steps; the cost C = ½‖u_L − y‖² adds β(u_L − y) to the
 //! output force. The same GEMM code computes the couplings of both kinds.
 
+mod active_set;
 mod anderson;
 mod blocks;
 mod check;

@@ -84,7 +84,7 @@ pub struct TrainingConfig {
     #[serde(default)]
     pub probe_examples: usize,
     /// The gradient estimator: `eqprop` (default) or `implicit` (the exact gradient; small
-    /// FHN networks with ε > 0 only).
+    /// FHN networks with ε > 0, or Hopfield networks).
     #[serde(default)]
     pub estimator: super::estimate::Estimator,
     /// Where each training free phase starts (`zero`, `previous`, `persistent`); evaluation
@@ -328,8 +328,8 @@ impl TrainConfig {
             self.model.block_sweep_supported()?;
         }
         let exact = t.probe_examples > 0 || t.estimator == super::estimate::Estimator::Implicit;
-        if exact && (self.model.kind != crate::layered::Kind::Fhn || self.model.fhn.eps == 0.0) {
-            return bad("training.probe_examples and estimator = \"implicit\" need kind = \"fhn\" with eps > 0 (the exact gradient uses the graph view)".into());
+        if exact && self.model.kind == crate::layered::Kind::Fhn && self.model.fhn.eps == 0.0 {
+            return bad("training.probe_examples and estimator = \"implicit\" need eps > 0 for kind = \"fhn\" (the exact gradient uses the graph view)".into());
         }
         if t.free_start != FreeStart::Zero && t.estimator != super::estimate::Estimator::EqProp {
             return bad(

@@ -84,10 +84,15 @@ fn bad_configs_are_rejected_with_a_location() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("bad.toml:"), "{e}");
-    // Tools that need the FHN graph view or a local inhibitor refuse other models.
+    // The exact gradient of an FHN network needs its graph view (a dynamic inhibitor);
+    // Hopfield networks have their own (the active-set solve).
     let mut h = TrainConfig::preset("hopfield").unwrap();
     h.training.probe_examples = 4;
-    assert!(h
+    assert!(h.validate().is_ok());
+    let mut f = TrainConfig::preset("quick").unwrap();
+    f.model.fhn.eps = 0.0;
+    f.training.probe_examples = 4;
+    assert!(f
         .validate()
         .unwrap_err()
         .to_string()

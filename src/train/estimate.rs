@@ -9,7 +9,7 @@ use super::warm::FreeStates;
 use crate::data::Split;
 use crate::eqprop::implicit_gradient;
 use crate::error::Result;
-use crate::layered::{col, node_offsets, Grads, LayeredNet, Phase, Solver};
+use crate::layered::{col, node_offsets, Grads, Kind, LayeredNet, Phase, Solver};
 use crate::network::Cost;
 use faer::{Mat, Par};
 use serde::{Deserialize, Serialize};
@@ -56,8 +56,9 @@ pub enum Estimator {
     /// Equilibrium propagation with the configured phases (`centered`, `beta`, steps).
     #[default]
     EqProp,
-    /// The exact gradient by implicit differentiation at the Newton-polished equilibrium, per
-    /// example, in f64 (FHN with ε > 0; cost O((2 Σ n_l)³) per example: small networks only).
+    /// The exact gradient by implicit differentiation at the true equilibrium, per example, in
+    /// f64 (FHN with ε > 0: O((2 Σ n_l)³) per example, small networks only; Hopfield: the
+    /// active-set solve, O(active units³)).
     Implicit,
 }
 
@@ -224,9 +225,11 @@ pub fn estimator(
 const SETTLE_STEPS: usize = 20_000;
 
 /// The exact gradient of the mean cost `cost_scale‖u_L − y‖²` over the columns of `x` (inputs,
-/// n_0 × B) and `y` (targets) at the true equilibria: Jacobi to 1e-9, Newton-polished, then
-/// implicit differentiation on the graph view (FHN with ε > 0). Returns it with the largest
-/// residual of the polished equilibria.
+/// n_0 × B) and `y` (targets) at the true equilibria, in f64. FHN (ε > 0): Jacobi to 1e-9,
+/// Newton-polished, then implicit differentiation on the graph view. Hopfield: exact
+/// red-black sweeps to the fixed point, then the active-set solve
+/// ([`LayeredNet::hopfield_implicit_gradient`]). Returns it with the largest residual of the
+/// equilibria.
 pub fn exact_gradient(
     net: &LayeredNet<f32>,
     cfg: &TrainConfig,
@@ -234,6 +237,9 @@ pub fn exact_gradient(
     y: &Mat<f32>,
 ) -> Result<(Grads<f64>, f64)> {
     let net64 = net.to_f64();
+    if cfg.model.kind == Kind::Hopfield {
+        return hopfield_exact_gradient(&net64, cfg, x, y);
+    }
     let w = &cfg.model.widths;
     let (off, last) = (node_offsets(w), w.len() - 1);
     let scale = 2.0 * cfg.training.cost_scale / x.ncols() as f64;
@@ -294,6 +300,40 @@ pub fn exact_gradient(
                 *e += scale * full[n_act + n_inh + off[l + 1] + k];
             }
         }
+    }
+    Ok((exact, worst))
+}
+
+/// [`exact_gradient`] of a Hopfield network: the whole batch swept to its fixed point (each
+/// red-black sweep sets a layer to its exact minimiser), then one active-set solve per example.
+fn hopfield_exact_gradient(
+    net: &LayeredNet<f64>,
+    cfg: &TrainConfig,
+    x: &Mat<f32>,
+    y: &Mat<f32>,
+) -> Result<(Grads<f64>, f64)> {
+    let last = cfg.model.widths.len() - 1;
+    let batch = x.ncols();
+    let xb = Mat::from_fn(x.nrows(), batch, |i, j| x[(i, j)] as f64);
+    let mut ws = net.workspace(batch);
+    let mut st = net.init_state(xb);
+    net.prepare_input(&st, &mut ws, Par::Seq);
+    let phase = Phase {
+        nudge: None,
+        dt: 1.0,
+        max_steps: SETTLE_STEPS,
+        tol: 1e-12,
+        solver: Solver::RedBlack,
+    };
+    net.relax(&mut st, &mut ws, phase, Par::Seq)?;
+    let worst = net.residual(&st, &mut ws, None, Par::Seq);
+    let scale = 2.0 * cfg.training.cost_scale / batch as f64;
+    let mut exact = Grads::zeros_like(net);
+    for b in 0..batch {
+        let dcu: Vec<f64> = (0..cfg.model.widths[last])
+            .map(|k| st.u[last][(k, b)].clamp(0.0, 1.0) - y[(k, b)] as f64)
+            .collect();
+        net.hopfield_implicit_gradient(&st, b, &dcu, scale, &mut exact)?;
     }
     Ok((exact, worst))
 }

@@ -24,6 +24,43 @@ fn the_implicit_estimator_applies_the_exact_gradient() {
     }
 }
 
+/// The same for a Hopfield network: the step applies the active-set gradient (itself checked
+/// against finite differences in `layered::active_set`), sign and scale included.
+#[test]
+fn the_implicit_estimator_applies_the_exact_hopfield_gradient() {
+    let mut cfg = small_config();
+    cfg.model.kind = crate::layered::Kind::Hopfield;
+    cfg.model.leak = 0.0;
+    cfg.training.solver = crate::layered::Solver::RedBlack;
+    cfg.training.estimator = Estimator::Implicit;
+    cfg.validate().unwrap();
+    let (applied, before, x, y) = one_step(&cfg, "implicit-hopfield", 1);
+    let (exact, residual) = super::estimate::exact_gradient(&before, &cfg, &x, &y).unwrap();
+    assert!(residual < 1e-9, "{residual}");
+    let blocks = exact.w.iter().map(|m| {
+        (0..m.ncols())
+            .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]))
+            .collect::<Vec<f64>>()
+    });
+    let blocks: Vec<Vec<f64>> = blocks.chain(exact.b.iter().cloned()).collect();
+    assert!(
+        blocks.iter().any(|b| b.iter().any(|v| v.abs() > 1e-6)),
+        "zero gradient"
+    );
+    for (k, (a, e)) in applied.iter().zip(&blocks).enumerate() {
+        let d = a
+            .iter()
+            .zip(e)
+            .map(|(a, e)| (a - e).abs())
+            .fold(0.0, f64::max);
+        let scale = e.iter().fold(1e-12, |m: f64, v| m.max(v.abs()));
+        assert!(
+            d < 1e-4 * scale.max(1e-3),
+            "parameter block {k}: |applied − exact| {d:.2e}"
+        );
+    }
+}
+
 /// Multiplies the estimate by a constant (0: the update does nothing).
 struct Scale(f32);
 

@@ -1,8 +1,9 @@
 //! Gradient quality: the EqProp estimate the trainer actually uses (its configuration, f32,
 //! its step counts and β) against the exact gradient of the same cost at the true equilibrium
-//! (the free phase run to convergence in f64 and Newton-polished, then implicit
-//! differentiation on the graph view), per weight layer, on a fixed batch. It says whether the
-//! phases carry the error signal to each layer: the paper preset's unconverged phases do not.
+//! (the free phase run to convergence in f64, then implicit differentiation: on the graph view
+//! for FHN, by the active-set solve for Hopfield), per weight layer, on a fixed batch. It says
+//! whether the phases carry the error signal to each layer: the paper preset's unconverged
+//! phases do not.
 
 use super::config::TrainConfig;
 use super::estimate::exact_gradient;
@@ -17,9 +18,12 @@ use serde::{Deserialize, Serialize};
 /// Per weight layer, the trainer's estimate against the exact gradient.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GradientQuality {
-    /// Cosine per weight matrix.
+    /// Cosine per weight matrix (NaN, `null` in JSON, where the exact gradient is zero: e.g.
+    /// a Hopfield layer whose units are all clipped).
+    #[serde(deserialize_with = "nan_for_null")]
     pub cosine: Vec<f64>,
-    /// ‖g − g*‖/‖g*‖ per weight matrix.
+    /// ‖g − g*‖/‖g*‖ per weight matrix (NaN where the exact gradient is zero).
+    #[serde(deserialize_with = "nan_for_null")]
     pub relative_error: Vec<f64>,
     /// ‖g*‖ per weight matrix (the exact gradient's size).
     pub exact_norm: Vec<f64>,
@@ -29,8 +33,14 @@ pub struct GradientQuality {
     pub examples: usize,
 }
 
-/// Gradient quality of `net` under `cfg` on examples `idx` of `split` (FHN kind with ε > 0:
-/// the graph view needs a dynamic inhibitor).
+/// Reads JSON's `null` (how serde_json writes NaN) back as NaN.
+fn nan_for_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<f64>, D::Error> {
+    let v: Vec<Option<f64>> = Vec::deserialize(d)?;
+    Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+}
+
+/// Gradient quality of `net` under `cfg` on examples `idx` of `split` (FHN with ε > 0, whose
+/// graph view needs a dynamic inhibitor, or Hopfield).
 pub fn gradient_quality(
     net: &LayeredNet<f32>,
     cfg: &TrainConfig,
@@ -110,6 +120,71 @@ mod tests {
         let net = LayeredNet::<f32>::random(short.model.clone(), 1.0, true, &mut rng).unwrap();
         let q = gradient_quality(&net, &short, &split, &[0, 1, 2, 3]).unwrap();
         assert!(q.cosine[0] < 0.9 && q.cosine[0] < q.cosine[2], "{q:?}");
+    }
+
+    /// A two-hidden-layer Hopfield network with converged red-black phases and a small β: the
+    /// trainer's f32 estimate follows the active-set gradient in every layer; a large β
+    /// (which moves units across their clip boundaries) is further off.
+    #[test]
+    fn the_probe_measures_hopfield_estimates_too() {
+        let split = synthetic_split(6, 16, 3, 7);
+        let mut cfg = crate::train::TrainConfig::preset("hopfield").unwrap();
+        cfg.model.widths = vec![16, 8, 6, 3];
+        cfg.training.lrs = vec![0.1; 3];
+        cfg.training.solver = crate::layered::Solver::RedBlack;
+        cfg.training.free_steps = 500;
+        cfg.training.nudge_steps = 500;
+        cfg.training.tolerance = 0.0;
+        cfg.training.beta = 0.01;
+        cfg.validate().unwrap();
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(2);
+        let net = LayeredNet::<f32>::random(cfg.model.clone(), 1.0, true, &mut rng).unwrap();
+        let idx = [0, 1, 2, 3];
+        let q = gradient_quality(&net, &cfg, &split, &idx).unwrap();
+        assert!(q.equilibrium_residual < 1e-9, "{q:?}");
+        for l in 0..3 {
+            assert!(q.exact_norm[l] > 0.0, "{q:?}");
+            assert!(q.cosine[l] > 0.99 && q.relative_error[l] < 0.1, "{q:?}");
+        }
+        cfg.training.beta = 1.0;
+        let big = gradient_quality(&net, &cfg, &split, &idx).unwrap();
+        assert!(big.relative_error[0] > q.relative_error[0], "{big:?}");
+    }
+
+    /// A dead Hopfield network (every output clipped: the exact gradient is zero) has no
+    /// cosine; the run's metrics still read back and its figures are still drawn.
+    #[test]
+    fn an_undefined_cosine_survives_the_metrics_file() {
+        let q = GradientQuality {
+            cosine: vec![f64::NAN, 0.5],
+            relative_error: vec![f64::NAN, 0.1],
+            exact_norm: vec![0.0, 1.0],
+            equilibrium_residual: 0.0,
+            examples: 2,
+        };
+        let text = serde_json::to_string(&q).unwrap();
+        assert!(text.contains("null"), "{text}");
+        let back: GradientQuality = serde_json::from_str(&text).unwrap();
+        assert!(back.cosine[0].is_nan() && back.relative_error[0].is_nan());
+        assert_eq!((back.cosine[1], back.exact_norm), (0.5, vec![0.0, 1.0]));
+        let mut cfg = crate::train::TrainConfig::preset("hopfield").unwrap();
+        cfg.model.widths = vec![16, 6, 3];
+        cfg.training.lrs = vec![0.1, 0.1];
+        cfg.training.probe_examples = 3;
+        cfg.init.scale = 0.01;
+        let dir = crate::train::tests::scratch("probe-dead");
+        let data = crate::train::tests::synthetic_data(16, 3);
+        let mut t = crate::train::Trainer::with_data(cfg, data, &dir, false, 1).unwrap();
+        // Biases far below zero clip every hidden and output unit at 0.
+        for b in t.net.biases.iter_mut() {
+            b.fill(-5.0);
+        }
+        let m = t.run_epoch().unwrap();
+        let q = m.gradient_quality.expect("probe in the metrics");
+        assert!(q.cosine.iter().all(|c| c.is_nan()), "{q:?}");
+        let back = crate::train::read_metrics(&dir).unwrap();
+        assert!(back[0].gradient_quality.as_ref().unwrap().cosine[0].is_nan());
+        assert!(dir.join("curves.png").exists());
     }
 
     /// `training.probe_examples` puts the probe into every epoch's metrics and a figure.

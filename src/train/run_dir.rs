@@ -241,9 +241,14 @@ pub fn plot_curves(dir: &Path) -> Result<()> {
                         .as_ref()
                         .map(|q| (m.epoch as f64, q.cosine[l]))
                 })
+                .filter(|(_, c)| c.is_finite())
                 .collect(),
         })
         .collect();
+    // An undefined cosine (a zero exact gradient) is left out; with none defined, no figure.
+    if series.iter().all(|s| s.points.is_empty()) {
+        return Ok(());
+    }
     crate::plot::line_plot(
         &dir.join("gradient_quality.png"),
         "EqProp estimate vs exact gradient (probe batch)",
