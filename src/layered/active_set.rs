@@ -108,21 +108,15 @@ impl LayeredNet<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{tests::inputs, LayeredModel, Nudge, Phase, Solver};
+    use super::super::tests::{hopfield_model, inputs};
+    use super::super::{Nudge, Phase, Solver};
     use super::*;
-    use crate::model::FhnParams;
     use faer::Par;
     use rand::SeedableRng;
 
     fn hopfield(widths: Vec<usize>, seed: u64) -> LayeredNet<f64> {
-        let model = LayeredModel {
-            widths,
-            kind: Kind::Hopfield,
-            fhn: FhnParams::table1(),
-            inhibitor_coupling: false,
-            leak: 0.0,
-        };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let model = hopfield_model(widths);
         let mut net = LayeredNet::<f64>::random(model, 0.8, true, &mut rng).unwrap();
         for (l, b) in net.biases.iter_mut().enumerate() {
             b.iter_mut()

@@ -249,15 +249,20 @@ fn hopfield_relaxes_to_a_fixed_point_with_matching_gradient() {
     hopfield_fixed_point_and_gradient(vec![6, 5, 4, 3]);
 }
 
-fn hopfield_fixed_point_and_gradient(widths: Vec<usize>) {
-    let model = LayeredModel {
+/// A Hopfield architecture with these widths (the FHN parameters are unused).
+pub(super) fn hopfield_model(widths: Vec<usize>) -> LayeredModel {
+    LayeredModel {
         widths,
         kind: Kind::Hopfield,
         fhn: FhnParams::table1(),
         inhibitor_coupling: false,
         leak: 0.0,
-    };
+    }
+}
+
+fn hopfield_fixed_point_and_gradient(widths: Vec<usize>) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let model = hopfield_model(widths);
     let mut net = LayeredNet::<f64>::random(model, 0.5, false, &mut rng).unwrap();
     for (l, b) in net.biases.iter_mut().enumerate() {
         b.iter_mut()
