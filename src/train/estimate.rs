@@ -325,8 +325,17 @@ fn hopfield_exact_gradient(
         tol: 1e-12,
         solver: Solver::RedBlack,
     };
-    net.relax(&mut st, &mut ws, phase, Par::Seq)?;
+    let sweeps = net.relax(&mut st, &mut ws, phase, Par::Seq)?;
     let worst = net.residual(&st, &mut ws, None, Par::Seq);
+    // The active-set gradient is exact only at a fixed point.
+    if worst > 1e-9 {
+        return Err(crate::Error::NotConverged {
+            what: "red-black sweeps to the Hopfield fixed point".into(),
+            residual: worst,
+            iterations: sweeps,
+            tol: 1e-9,
+        });
+    }
     let scale = 2.0 * cfg.training.cost_scale / batch as f64;
     let mut exact = Grads::zeros_like(net);
     for b in 0..batch {
