@@ -8,18 +8,22 @@
 //! `dC/dθ = λᵀ ∂h_A/∂θ` with `(I − W_AA) λ = ∂C/∂u_A`, i.e.
 //! `dC/dW^l_ij = λ^{l+1}_i ρ(u^l_j) + λ^l_j ρ(u^{l+1}_i)` and `dC/db^l_k = λ^l_k` (λ = 0 on
 //! clipped units and the clamped input). This is what EqProp estimates as β → 0
-//! (−dρ(u^β)/dβ = λ); it is defined wherever no unit sits exactly on a clip boundary.
+//! (−dρ(u^β)/dβ = λ); it is defined wherever no unit sits exactly on a clip boundary (a unit
+//! with h exactly 0 or 1 is counted as clipped: the one-sided derivative). `I − W_AA` is the
+//! energy's Hessian on the active units, positive definite at a stable fixed point; a fixed
+//! point where it is not (a saddle) is refused.
 
 use super::{BatchState, Grads, Kind, LayeredNet};
 use crate::error::{Error, Result};
 use faer::linalg::solvers::Solve;
-use faer::Mat;
+use faer::{Mat, Side};
 
 impl LayeredNet<f64> {
     /// Adds `scale · dC/dθ` of example `b` of `st` (a fixed point: see [`Self::residual`]) to
     /// `acc`, for a cost whose derivative with respect to the output states is `dcu` (n_L).
-    /// Returns the number of active units. Errors: not a Hopfield network, `dcu` of the wrong
-    /// length, or a singular or non-finite system (a degenerate fixed point).
+    /// Returns the number of active units. Errors: not a Hopfield network, a state, `dcu` or
+    /// `acc` whose shapes do not fit the network, non-finite input, or an active-set system
+    /// that is not positive definite (a saddle or degenerate fixed point).
     pub fn hopfield_implicit_gradient(
         &self,
         st: &BatchState<f64>,
@@ -29,19 +33,46 @@ impl LayeredNet<f64> {
         acc: &mut Grads<f64>,
     ) -> Result<usize> {
         let w = &self.model.widths;
-        let last = w.len() - 1;
         if self.model.kind != Kind::Hopfield {
             return Err(Error::Invalid(
                 "the active-set gradient is for Hopfield networks".into(),
             ));
         }
-        if dcu.len() != w[last] || b >= st.u[0].ncols() {
+        let fits = w.len() >= 2
+            && st.u.len() == w.len()
+            && st.u.iter().zip(w).all(|(u, &n)| u.nrows() == n)
+            && acc.w.len() == w.len() - 1
+            && acc.b.len() == w.len() - 1
+            && acc
+                .w
+                .iter()
+                .enumerate()
+                .all(|(l, g)| (g.nrows(), g.ncols()) == (w[l + 1], w[l]))
+            && acc.b.iter().enumerate().all(|(l, g)| g.len() == w[l + 1]);
+        if !fits {
+            return Err(Error::Invalid(
+                "state or gradient shapes do not fit the network".into(),
+            ));
+        }
+        let last = w.len() - 1;
+        if dcu.len() != w[last] || st.u.iter().any(|u| b >= u.ncols()) {
             return Err(Error::Invalid(format!(
                 "∂C/∂u has {} entries for {} outputs (example {b} of {})",
                 dcu.len(),
                 w[last],
                 st.u[0].ncols()
             )));
+        }
+        let finite = dcu.iter().all(|x| x.is_finite())
+            && scale.is_finite()
+            && st
+                .u
+                .iter()
+                .all(|u| (0..u.nrows()).all(|k| u[(k, b)].is_finite()));
+        if !finite {
+            return Err(Error::Diverged(
+                "a non-finite state or ∂C/∂u for the active-set gradient".into(),
+            ));
         }
         let rho = |l: usize, k: usize| st.u[l][(k, b)].clamp(0.0, 1.0);
         // Active units get consecutive indices; the input layer is clamped.
@@ -82,11 +113,20 @@ impl LayeredNet<f64> {
                 rhs[(a, 0)] = dcu[k];
             }
         }
-        let lam = m.partial_piv_lu().solve(&rhs);
-        if (0..n).any(|a| !lam[(a, 0)].is_finite()) {
-            return Err(Error::Singular(
-                "the active-set system of a degenerate Hopfield fixed point".into(),
-            ));
+        let lam = m
+            .llt(Side::Lower)
+            .map_err(|_| {
+                Error::Unstable(
+                    "the active-set Hessian I − W_AA of this Hopfield fixed point is not positive definite (a saddle)".into(),
+                )
+            })?
+            .solve(&rhs);
+        // A nearly singular Hessian gives a finite but meaningless λ: check the solve.
+        let res = (&m * &lam - &rhs).norm_l2();
+        if !(res <= 1e-8 * (m.norm_l2() * lam.norm_l2() + rhs.norm_l2())) {
+            return Err(Error::Singular(format!(
+                "the active-set system of a degenerate Hopfield fixed point (solve residual {res:.1e})"
+            )));
         }
         let lambda = |l: usize, k: usize| index[l][k].map_or(0.0, |a| lam[(a, 0)]);
         for (l, g) in acc.w.iter_mut().enumerate() {
@@ -176,12 +216,22 @@ mod tests {
     #[test]
     fn the_active_set_gradient_matches_finite_differences() {
         for widths in [vec![6, 5, 3], vec![6, 5, 4, 3]] {
-            let net = hopfield(widths, 11);
+            let mut net = hopfield(widths, 11);
+            // One unit per hidden layer pushed above 1 and one below 0: both bounds occur.
+            let hidden = net.biases.len() - 1;
+            for b in net.biases[..hidden].iter_mut() {
+                (b[0], b[1]) = (3.0, -3.0);
+            }
             let mut st = net.init_state(inputs());
             settle(&net, &mut st, 0.0);
             let (g, active) = gradient(&net, &st);
             let units: usize = net.model.widths[1..].iter().sum::<usize>() * 2;
             assert!(active > 0 && active < units, "{active} of {units} active");
+            let states: Vec<f64> = st.u[1..]
+                .iter()
+                .flat_map(|u| super::super::elementwise::entries(u).collect::<Vec<_>>())
+                .collect();
+            assert!(states.contains(&1.0) && states.contains(&0.0));
             let h = 1e-6;
             let mut nonzero = 0;
             for l in 0..net.weights.len() {
@@ -219,7 +269,7 @@ mod tests {
     }
 
     /// Converged EqProp with a small nudge (−Δρ/β per unit and the ρρᵀ products) approaches
-    /// the active-set gradient; with the sign of the nudge flipped it points the other way.
+    /// the active-set gradient, weights and biases.
     #[test]
     fn converged_hopfield_eqprop_approaches_the_active_set_gradient() {
         let net = hopfield(vec![6, 5, 4, 3], 11);
@@ -253,18 +303,42 @@ mod tests {
                 "layer {l}: cosine {cos}, relative error {rel}"
             );
         }
-        let mut flipped = Grads::zeros_like(&net);
-        net.accumulate_param_grad_difference(
-            &minus,
-            &plus,
-            &mut ws,
-            1.0 / (2.0 * beta),
-            &mut flipped,
-            Par::Seq,
+        for l in 0..net.biases.len() {
+            let (q, e) = (&est.b[l], &exact.b[l]);
+            let cos = crate::eqprop::cosine(q, e);
+            let rel = crate::eqprop::relative_error(q, e);
+            assert!(
+                cos > 0.9999 && rel < 1e-3,
+                "biases {l}: cosine {cos}, relative error {rel}"
+            );
+        }
+    }
+
+    /// At a saddle (the Hessian I − W_AA indefinite) or a degenerate point (singular) there is
+    /// no gradient: both are errors, not numbers.
+    #[test]
+    fn saddles_and_degenerate_points_are_errors() {
+        let mut net = hopfield(vec![1, 1, 1], 1);
+        let mut st = net.init_state(Mat::from_fn(1, 1, |_, _| 0.5));
+        st.u[1][(0, 0)] = 0.5;
+        st.u[2][(0, 0)] = 0.5;
+        let mut g = Grads::zeros_like(&net);
+        net.weights[1][(0, 0)] = 0.5;
+        assert_eq!(
+            net.hopfield_implicit_gradient(&st, 0, &[1.0], 1.0, &mut g)
+                .unwrap(),
+            2
         );
-        let e: Vec<f64> = super::super::elementwise::entries(&exact.w[0]).collect();
-        let q: Vec<f64> = super::super::elementwise::entries(&flipped.w[0]).collect();
-        assert!(crate::eqprop::cosine(&q, &e) < -0.9999);
+        net.weights[1][(0, 0)] = 2.0;
+        let saddle = net.hopfield_implicit_gradient(&st, 0, &[1.0], 1.0, &mut g);
+        assert!(matches!(saddle, Err(Error::Unstable(_))), "{saddle:?}");
+        net.weights[1][(0, 0)] = 1.0;
+        assert!(net
+            .hopfield_implicit_gradient(&st, 0, &[1.0], 1.0, &mut g)
+            .is_err());
+        st.u[1][(0, 0)] = f64::NAN;
+        let nan = net.hopfield_implicit_gradient(&st, 0, &[1.0], 1.0, &mut g);
+        assert!(matches!(nan, Err(Error::Diverged(_))), "{nan:?}");
     }
 
     #[test]

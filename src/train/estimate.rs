@@ -228,20 +228,31 @@ const SETTLE_STEPS: usize = 20_000;
 /// n_0 × B) and `y` (targets) at the true equilibria, in f64. FHN (ε > 0): Jacobi to 1e-9,
 /// Newton-polished, then implicit differentiation on the graph view. Hopfield: exact
 /// red-black sweeps to the fixed point, then the active-set solve
-/// ([`LayeredNet::hopfield_implicit_gradient`]). Returns it with the largest residual of the
-/// equilibria.
+/// ([`LayeredNet::hopfield_implicit_gradient`]). Both start from rest: where the energy has
+/// several minima this is the equilibrium a free phase from zero reaches. Returns it with the
+/// largest residual of the equilibria. The model is `net`'s; `cfg` gives the cost.
 pub fn exact_gradient(
     net: &LayeredNet<f32>,
     cfg: &TrainConfig,
     x: &Mat<f32>,
     y: &Mat<f32>,
 ) -> Result<(Grads<f64>, f64)> {
+    let w = &net.model.widths;
+    let last = w.len() - 1;
+    if x.nrows() != w[0] || y.nrows() != w[last] || y.ncols() != x.ncols() {
+        return Err(crate::Error::Invalid(format!(
+            "inputs {}×{} and targets {}×{} for a {w:?} network",
+            x.nrows(),
+            x.ncols(),
+            y.nrows(),
+            y.ncols()
+        )));
+    }
     let net64 = net.to_f64();
-    if cfg.model.kind == Kind::Hopfield {
+    if net.model.kind == Kind::Hopfield {
         return hopfield_exact_gradient(&net64, cfg, x, y);
     }
-    let w = &cfg.model.widths;
-    let (off, last) = (node_offsets(w), w.len() - 1);
+    let off = node_offsets(w);
     let scale = 2.0 * cfg.training.cost_scale / x.ncols() as f64;
     let mut exact = Grads::zeros_like(&net64);
     let mut worst: f64 = 0.0;
@@ -312,7 +323,7 @@ fn hopfield_exact_gradient(
     x: &Mat<f32>,
     y: &Mat<f32>,
 ) -> Result<(Grads<f64>, f64)> {
-    let last = cfg.model.widths.len() - 1;
+    let last = net.model.widths.len() - 1;
     let batch = x.ncols();
     let xb = Mat::from_fn(x.nrows(), batch, |i, j| x[(i, j)] as f64);
     let mut ws = net.workspace(batch);
@@ -328,7 +339,7 @@ fn hopfield_exact_gradient(
     let sweeps = net.relax(&mut st, &mut ws, phase, Par::Seq)?;
     let worst = net.residual(&st, &mut ws, None, Par::Seq);
     // The active-set gradient is exact only at a fixed point.
-    if worst > 1e-9 {
+    if !(worst <= 1e-9) {
         return Err(crate::Error::NotConverged {
             what: "red-black sweeps to the Hopfield fixed point".into(),
             residual: worst,
@@ -339,7 +350,7 @@ fn hopfield_exact_gradient(
     let scale = 2.0 * cfg.training.cost_scale / batch as f64;
     let mut exact = Grads::zeros_like(net);
     for b in 0..batch {
-        let dcu: Vec<f64> = (0..cfg.model.widths[last])
+        let dcu: Vec<f64> = (0..net.model.widths[last])
             .map(|k| st.u[last][(k, b)].clamp(0.0, 1.0) - y[(k, b)] as f64)
             .collect();
         net.hopfield_implicit_gradient(&st, b, &dcu, scale, &mut exact)?;

@@ -27,7 +27,8 @@ pub struct GradientQuality {
     pub relative_error: Vec<f64>,
     /// ‖g*‖ per weight matrix (the exact gradient's size).
     pub exact_norm: Vec<f64>,
-    /// Largest residual ‖∂Φ/∂s‖∞ of the polished equilibria (≤ 1e-10 when Newton converged).
+    /// Largest residual ‖∂Φ/∂s‖∞ of the equilibria (FHN: Newton-polished, ≤ 1e-10 when Newton
+    /// converged; Hopfield: red-black sweeps, at most 1e-9 or the probe is an error).
     pub equilibrium_residual: f64,
     /// Examples of the probe batch.
     pub examples: usize,
@@ -122,9 +123,10 @@ mod tests {
         assert!(q.cosine[0] < 0.9 && q.cosine[0] < q.cosine[2], "{q:?}");
     }
 
-    /// A two-hidden-layer Hopfield network with converged red-black phases and a small β: the
-    /// trainer's f32 estimate follows the active-set gradient in every layer; a large β
-    /// (which moves units across their clip boundaries) is further off.
+    /// A two-hidden-layer Hopfield network with converged red-black phases and a small β (and
+    /// a cost scale of 1.3, so that a wrong scale shows): the trainer's f32 estimate follows
+    /// the active-set gradient in every layer; a large β (which moves units across their clip
+    /// boundaries) is further off.
     #[test]
     fn the_probe_measures_hopfield_estimates_too() {
         let split = synthetic_split(6, 16, 3, 7);
@@ -135,7 +137,8 @@ mod tests {
         cfg.training.free_steps = 500;
         cfg.training.nudge_steps = 500;
         cfg.training.tolerance = 0.0;
-        cfg.training.beta = 0.01;
+        cfg.training.beta = 0.004;
+        cfg.training.cost_scale = 1.3; // not ½: a wrong cost scale would show
         cfg.validate().unwrap();
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(2);
         let net = LayeredNet::<f32>::random(cfg.model.clone(), 1.0, true, &mut rng).unwrap();
