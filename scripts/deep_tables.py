@@ -118,6 +118,11 @@ def fast_levers():
     return levers_vs_base("fast", "`best`")
 
 
+def fast4_levers():
+    """`SET=fast scripts/fast_levers.sh`: each run's config diffed against fast4-base's."""
+    return levers_vs_base("fast4", "`fast`")
+
+
 def hopfield_levers():
     """`scripts/hopfield_levers.sh`: each run's config diffed against hopfield-base's."""
     return levers_vs_base("hopfield", "configs/hopfield-1024-momentum.toml")
@@ -184,7 +189,7 @@ def eval_convergence():
     return "\n".join(out)
 
 
-DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "hopfield-deep-s1"]
+DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "hopfield-deep-s1"]
 
 
 def deep_runs():
@@ -220,7 +225,7 @@ def seeds(name):
     return "\n".join(out)
 
 
-sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers,
+sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers, "fast4_levers": fast4_levers,
             "hopfield_levers": hopfield_levers, "hopfield_depth_probe": hopfield_depth_probe,
             "depth_sweep": depth_sweep, "depth_sweep_hopfield": lambda: depth_sweep("depth-short-hopfield"),
             "epoch_speed": epoch_speed,

@@ -78,8 +78,19 @@ def deep_sentence():
         first = (res / "mnist" / f"deep-s{r['seed']}" / "log.txt").read_text().splitlines()[0]
         gpu = re.search(r"cuda \((.*?)\)", first)
         where.append(f"seed {r['seed']} on {'an ' + gpu[1] + ' with `--device cuda`' if gpu else 'this CPU'}")
-    return (f" With three hidden layers (the `deep` preset, 784-512-512-512-10; {', '.join(where)}) "
-            f"the FHN network reached {ds} test error (seed{'s' if len(d) > 1 else ''} {dseeds}).")
+    out = (f" With three hidden layers (the `deep` preset, 784-512-512-512-10; {', '.join(where)}) "
+           f"the FHN network reached {ds} test error (seed{'s' if len(d) > 1 else ''} {dseeds})")
+    wd = runs("deep-cosine-wd")
+    if wd:
+        ws, wseeds = mean_std(wd)
+        out += (f"; with a cosine schedule and weight decay (`configs/deep-cosine-wd.toml`, on this "
+                f"CPU) {ws} (seed{'s' if len(wd) > 1 else ''} {wseeds})")
+    hd = runs("hopfield-deep")
+    if hd:
+        hs, hseeds = mean_std(hd)
+        out += (f"; the Hopfield network of the same shape (`configs/hopfield-deep.toml`) {hs} "
+                f"(seed{'s' if len(hd) > 1 else ''} {hseeds})")
+    return out + "."
 
 
 def sci(x, digits=1):
@@ -212,6 +223,7 @@ blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick
           "deep_solvers": lambda: table("deep_tables.py", "solvers"),
           "deep_levers": lambda: table("deep_tables.py", "levers"),
           "fast_levers": lambda: table("deep_tables.py", "fast_levers"),
+          "fast4_levers": lambda: table("deep_tables.py", "fast4_levers"),
           "deep_epoch_speed": lambda: table("deep_tables.py", "epoch_speed"),
           "hopfield_levers": lambda: table("deep_tables.py", "hopfield_levers"),
           "eval_convergence": lambda: table("deep_tables.py", "eval_convergence"),
