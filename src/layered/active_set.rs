@@ -123,7 +123,7 @@ impl LayeredNet<f64> {
             .solve(&rhs);
         // A nearly singular Hessian gives a finite but meaningless λ: check the solve.
         let res = (&m * &lam - &rhs).norm_l2();
-        if !(res <= 1e-8 * (m.norm_l2() * lam.norm_l2() + rhs.norm_l2())) {
+        if !res.is_finite() || res > 1e-8 * (m.norm_l2() * lam.norm_l2() + rhs.norm_l2()) {
             return Err(Error::Singular(format!(
                 "the active-set system of a degenerate Hopfield fixed point (solve residual {res:.1e})"
             )));

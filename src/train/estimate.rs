@@ -339,7 +339,7 @@ fn hopfield_exact_gradient(
     let sweeps = net.relax(&mut st, &mut ws, phase, Par::Seq)?;
     let worst = net.residual(&st, &mut ws, None, Par::Seq);
     // The active-set gradient is exact only at a fixed point.
-    if !(worst <= 1e-9) {
+    if !worst.is_finite() || worst > 1e-9 {
         return Err(crate::Error::NotConverged {
             what: "red-black sweeps to the Hopfield fixed point".into(),
             residual: worst,
