@@ -121,7 +121,8 @@ impl LayeredNet<f64> {
                 )
             })?
             .solve(&rhs);
-        // A nearly singular Hessian gives a finite but meaningless λ: check the solve.
+        // A guard, not a condition estimate: λ must satisfy its system (a breakdown that the
+        // factorisation did not report, e.g. a zero pivot passed as tiny, shows here).
         let res = (&m * &lam - &rhs).norm_l2();
         if !res.is_finite() || res > 1e-8 * (m.norm_l2() * lam.norm_l2() + rhs.norm_l2()) {
             return Err(Error::Singular(format!(
