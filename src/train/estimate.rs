@@ -249,11 +249,11 @@ pub fn exact_gradient(
         )));
     }
     let net64 = net.to_f64();
+    let scale = 2.0 * cfg.training.cost_scale / x.ncols() as f64;
     if net.model.kind == Kind::Hopfield {
-        return hopfield_exact_gradient(&net64, cfg, x, y);
+        return hopfield_exact_gradient(&net64, x, y, scale);
     }
     let off = node_offsets(w);
-    let scale = 2.0 * cfg.training.cost_scale / x.ncols() as f64;
     let mut exact = Grads::zeros_like(&net64);
     let mut worst: f64 = 0.0;
     for b in 0..x.ncols() {
@@ -316,12 +316,13 @@ pub fn exact_gradient(
 }
 
 /// [`exact_gradient`] of a Hopfield network: the whole batch swept to its fixed point (each
-/// red-black sweep sets a layer to its exact minimiser), then one active-set solve per example.
+/// red-black sweep sets a layer to its exact minimiser), then one active-set solve per example,
+/// each scaled by `scale`.
 fn hopfield_exact_gradient(
     net: &LayeredNet<f64>,
-    cfg: &TrainConfig,
     x: &Mat<f32>,
     y: &Mat<f32>,
+    scale: f64,
 ) -> Result<(Grads<f64>, f64)> {
     let last = net.model.widths.len() - 1;
     let batch = x.ncols();
@@ -347,7 +348,6 @@ fn hopfield_exact_gradient(
             tol: 1e-9,
         });
     }
-    let scale = 2.0 * cfg.training.cost_scale / batch as f64;
     let mut exact = Grads::zeros_like(net);
     for b in 0..batch {
         let dcu: Vec<f64> = (0..net.model.widths[last])
