@@ -52,3 +52,11 @@ gain input6 's/^input_scale = 12.0/input_scale = 6.0/'
 gain input24 's/^input_scale = 12.0/input_scale = 24.0/'
 gain input3 's/^input_scale = 12.0/input_scale = 3.0/'
 gain input48 's/^input_scale = 12.0/input_scale = 48.0/'
+# Adam (AdamW, `training.optimizer = "adam"`; issue 11, item 4) on the dt-1.0 100/35 lever:
+# it normalises each weight's step, so every layer moves at its own rate whatever the size of
+# its gradient. `adam NAME A B C D BIAS` runs it with learning rates A…D and bias rate BIAS.
+adam() { if want "$1"; then run "$1" -e "s/^dt = 0.5/dt = 1.0/; s/^free_steps = 150/free_steps = 100/; s/^nudge_steps = 50/nudge_steps = 35/; s/^eval_steps = 150/eval_steps = 100/" -e "s/^optimizer = \"heavy-ball\"/optimizer = \"adam\"/; s/^bias_lr = 0.01/bias_lr = $6/" -e "/^lrs = \[/,/^\]/c lrs = [$2, $3, $4, $5]"; fi; }
+adam adam-1e-3 0.001 0.001 0.001 0.001 0.001
+adam adam-3e-4 0.0003 0.0003 0.0003 0.0003 0.0003
+adam adam-1e-4 0.0001 0.0001 0.0001 0.0001 0.0001
+adam adam-falling 0.001 0.00025 0.0000625 0.000015625 0.001

@@ -7,7 +7,9 @@ use fhn_eqprop::layered::{Grads, Phase};
 use fhn_eqprop::train::checkpoint::{self, Checkpoint};
 use fhn_eqprop::train::config::TrainConfig;
 use fhn_eqprop::train::estimate::{EqProp, GradientEstimator};
-use fhn_eqprop::train::{evaluate, load_data, EpochMetrics, Flow, Observer, Progress, Trainer};
+use fhn_eqprop::train::{
+    evaluate, load_data, EpochMetrics, Flow, Observer, OptimState, Progress, Trainer,
+};
 use fhn_eqprop::{Error, Result};
 use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
@@ -62,14 +64,14 @@ impl Layered {
     fn create(config_json: &str) -> PyResult<Self> {
         let cfg = config(config_json)?;
         let net = cfg.initial_net().py()?;
-        let momentum = Grads::zeros_like(&net);
+        let optim = OptimState::zeros(&net, cfg.training.optimizer);
         Ok(Self {
             ckpt: Checkpoint {
                 config: cfg,
                 epoch: 0,
                 lr_scale: 1.0,
                 net,
-                momentum,
+                optim,
             },
             estimator: None,
         })

@@ -1,10 +1,12 @@
 //! Checkpoints as safetensors (readable from Python): weights `w{l}` (n_{l+1} × n_l, row-major
-//! f32), biases `b{l}`, momentum buffers `mw{l}`/`mb{l}`; metadata holds the configuration
-//! (TOML), the completed epoch and the learning-rate scale. Written atomically.
+//! f32), biases `b{l}`, momentum (or Adam first-moment) buffers `mw{l}`/`mb{l}`, and under
+//! Adam its second moments `vw{l}`/`vb{l}`; metadata holds the configuration (TOML), the
+//! completed epoch, the learning-rate scale and under Adam its step count. Written atomically.
 
-use super::config::TrainConfig;
+use super::config::{OptimizerKind, TrainConfig};
+use super::optim::OptimState;
 use crate::error::{Error, Result};
-use crate::layered::{Grads, LayeredNet};
+use crate::layered::LayeredNet;
 use faer::Mat;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
@@ -21,8 +23,8 @@ pub struct Checkpoint {
     pub lr_scale: f64,
     /// The network.
     pub net: LayeredNet<f32>,
-    /// Momentum buffers.
-    pub momentum: Grads<f32>,
+    /// The update rule's buffers.
+    pub optim: OptimState,
 }
 
 fn mat_bytes(m: &Mat<f32>) -> Vec<u8> {
@@ -42,24 +44,30 @@ fn vec_bytes(v: &[f32]) -> Vec<u8> {
 /// Serialises a checkpoint to bytes.
 pub fn to_bytes(c: &Checkpoint) -> Result<Vec<u8>> {
     let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut buffers = vec![("m", &c.optim.first)];
+    buffers.extend(c.optim.second.as_ref().map(|v| ("v", v)));
     for (l, w) in c.net.weights.iter().enumerate() {
-        named.push((format!("w{l}"), vec![w.nrows(), w.ncols()], mat_bytes(w)));
-        named.push((
-            format!("mw{l}"),
-            vec![w.nrows(), w.ncols()],
-            mat_bytes(&c.momentum.w[l]),
-        ));
+        let shape = vec![w.nrows(), w.ncols()];
+        named.push((format!("w{l}"), shape.clone(), mat_bytes(w)));
+        for (p, g) in &buffers {
+            named.push((format!("{p}w{l}"), shape.clone(), mat_bytes(&g.w[l])));
+        }
     }
     for (l, b) in c.net.biases.iter().enumerate() {
         named.push((format!("b{l}"), vec![b.len()], vec_bytes(b)));
-        named.push((format!("mb{l}"), vec![b.len()], vec_bytes(&c.momentum.b[l])));
+        for (p, g) in &buffers {
+            named.push((format!("{p}b{l}"), vec![b.len()], vec_bytes(&g.b[l])));
+        }
     }
-    let meta = HashMap::from([
+    let mut meta = HashMap::from([
         ("format".to_string(), "fhn-eqprop-checkpoint-v1".to_string()),
         ("config".to_string(), c.config.to_toml()),
         ("epoch".to_string(), c.epoch.to_string()),
         ("lr_scale".to_string(), format!("{:e}", c.lr_scale)),
     ]);
+    if c.optim.second.is_some() {
+        meta.insert("adam_steps".to_string(), c.optim.steps.to_string());
+    }
     serialize(&named, meta)
 }
 
@@ -171,25 +179,33 @@ pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Checkpoint> {
     };
     let w = &config.model.widths;
     let mut net = LayeredNet::<f32>::zeros(config.model.clone())?;
-    let mut momentum = Grads::zeros_like(&net);
+    let mut optim = OptimState::zeros(&net, config.training.optimizer);
+    let mut buffers = vec![("m", &mut optim.first)];
+    buffers.extend(optim.second.as_mut().map(|v| ("v", v)));
     for l in 0..w.len() - 1 {
         let shape = [w[l + 1], w[l]];
-        for (name, dst) in [
-            (format!("w{l}"), &mut net.weights[l]),
-            (format!("mw{l}"), &mut momentum.w[l]),
-        ] {
-            let v = floats(&name, &shape)?;
-            *dst = Mat::from_fn(shape[0], shape[1], |i, j| v[i * shape[1] + j]);
-        }
+        let mat = |name: &str| -> Result<Mat<f32>> {
+            let v = floats(name, &shape)?;
+            Ok(Mat::from_fn(shape[0], shape[1], |i, j| v[i * shape[1] + j]))
+        };
+        net.weights[l] = mat(&format!("w{l}"))?;
         net.biases[l] = floats(&format!("b{l}"), &[w[l + 1]])?;
-        momentum.b[l] = floats(&format!("mb{l}"), &[w[l + 1]])?;
+        for (p, g) in buffers.iter_mut() {
+            g.w[l] = mat(&format!("{p}w{l}"))?;
+            g.b[l] = floats(&format!("{p}b{l}"), &[w[l + 1]])?;
+        }
+    }
+    if config.training.optimizer == OptimizerKind::Adam {
+        optim.steps = get("adam_steps")?
+            .parse()
+            .map_err(|_| bad("bad adam_steps".into()))?;
     }
     Ok(Checkpoint {
         config,
         epoch,
         lr_scale,
         net,
-        momentum,
+        optim,
     })
 }
 
@@ -203,13 +219,13 @@ mod tests {
         let config = TrainConfig::preset("tiny").unwrap();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let net = LayeredNet::<f32>::random(config.model.clone(), 0.1, false, &mut rng).unwrap();
-        let momentum = Grads::zeros_like(&net);
+        let optim = OptimState::zeros(&net, config.training.optimizer);
         let c = Checkpoint {
             config,
             epoch: 3,
             lr_scale: 0.9,
             net,
-            momentum,
+            optim,
         };
         let dir = std::env::temp_dir().join(format!("fhn-ckpt-{}", std::process::id()));
         let p = dir.join("c.safetensors");
@@ -228,9 +244,9 @@ mod tests {
             epoch: 3,
             lr_scale: 0.9,
             net: c.net.clone(),
-            momentum: c.momentum.clone(),
+            optim: c.optim.clone(),
         };
-        bad.momentum.b[1][2] = f32::NAN;
+        bad.optim.first.b[1][2] = f32::NAN;
         save(&p, &bad).unwrap();
         let e = load(&p).err().unwrap().to_string();
         assert!(e.contains("mb1") && e.contains("non-finite"), "{e}");

@@ -59,8 +59,17 @@ pub struct TrainingConfig {
     pub lrs: Vec<f64>,
     /// Learning rate of the biases (0 = biases frozen at 0).
     pub bias_lr: f64,
-    /// Heavy-ball momentum (0 = plain SGD).
+    /// Heavy-ball momentum (0 = plain SGD; must be 0 with `optimizer = "adam"`).
     pub momentum: f64,
+    /// The update rule applied to the gradient estimate.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// Adam's decay rates (β₁, β₂) of the first and second moments.
+    #[serde(default = "default_adam_betas")]
+    pub adam_betas: [f64; 2],
+    /// Adam's ε, added to √v̂.
+    #[serde(default = "default_adam_eps")]
+    pub adam_eps: f64,
     /// Multiply every learning rate by this after each epoch (`lr_schedule = "exponential"`).
     pub lr_decay: f64,
     /// How the learning rates change over the epochs.
@@ -116,6 +125,27 @@ impl TrainingConfig {
             }
         }
     }
+}
+
+/// The update rule (`train::optim`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// SGD with heavy-ball `momentum` and L2 `weight_decay` added to the gradient (the
+    /// default; the only rule the backend engine runs).
+    #[default]
+    HeavyBall,
+    /// Adam (Kingma & Ba 2015) with bias correction and decoupled weight decay (AdamW,
+    /// Loshchilov & Hutter 2019): the per-layer `lrs` and `bias_lr` scale the normalised step.
+    Adam,
+}
+
+fn default_adam_betas() -> [f64; 2] {
+    [0.9, 0.999]
+}
+
+fn default_adam_eps() -> f64 {
+    1e-8
 }
 
 /// The initial hidden and output state of a training free phase.
@@ -291,6 +321,9 @@ impl TrainConfig {
             t.momentum,
             t.lr_decay,
             t.weight_decay,
+            t.adam_betas[0],
+            t.adam_betas[1],
+            t.adam_eps,
             self.init.scale,
             self.data.input_scale,
         ];
@@ -341,6 +374,17 @@ impl TrainConfig {
         }
         if !(0.0..1.0).contains(&t.momentum) {
             return bad(format!("momentum must be in [0, 1), got {}", t.momentum));
+        }
+        if t.optimizer == OptimizerKind::Adam {
+            if t.momentum != 0.0 {
+                return bad(format!("optimizer = \"adam\" takes its first-moment decay from adam_betas[0]: set momentum = 0 (it is {})", t.momentum));
+            }
+            if !t.adam_betas.iter().all(|b| (0.0..1.0).contains(b)) || t.adam_eps <= 0.0 {
+                return bad(format!(
+                    "adam_betas must lie in [0, 1) and adam_eps be > 0, got {:?} and {}",
+                    t.adam_betas, t.adam_eps
+                ));
+            }
         }
         Ok(())
     }

@@ -139,3 +139,44 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn adam_is_configured_explicitly_and_checked() {
+    let mut c = TrainConfig::preset("quick").unwrap();
+    assert_eq!(c.training.optimizer, OptimizerKind::HeavyBall);
+    let heavy_ball = c.to_toml();
+    c.training.adam_betas = [0.8, 0.99];
+    c.training.momentum = 0.9;
+    let toml = c
+        .to_toml()
+        .replace("optimizer = \"heavy-ball\"", "optimizer = \"adam\"");
+    // Heavy-ball momentum together with Adam is refused rather than ignored.
+    let e = TrainConfig::from_toml(&toml, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("momentum = 0"), "{e}");
+    let toml = toml.replace("momentum = 0.9", "momentum = 0.0");
+    let back = TrainConfig::from_toml(&toml, Path::new("x.toml")).unwrap();
+    assert_eq!(back.training.optimizer, OptimizerKind::Adam);
+    assert_eq!(back.training.adam_betas, [0.8, 0.99]);
+    c.training.optimizer = OptimizerKind::Adam;
+    c.training.momentum = 0.0;
+    c.validate().unwrap();
+    for (betas, eps) in [
+        ([0.9, 1.0], 1e-8),
+        ([-0.1, 0.999], 1e-8),
+        ([0.9, 0.999], 0.0),
+    ] {
+        c.training.adam_betas = betas;
+        c.training.adam_eps = eps;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("adam_betas"), "{e}");
+    }
+    // A configuration written before the fields existed is heavy ball with the usual betas.
+    let start = heavy_ball.find("optimizer =").unwrap();
+    let end = heavy_ball.find("lr_decay =").unwrap();
+    let old = format!("{}{}", &heavy_ball[..start], &heavy_ball[end..]);
+    assert!(!old.contains("adam"));
+    let old = TrainConfig::from_toml(&old, Path::new("old.toml")).unwrap();
+    assert_eq!(old, TrainConfig::preset("quick").unwrap());
+}

@@ -16,9 +16,9 @@ impl Trainer {
     /// [`DeviceKind::Cpu`] returns to the sharded trainer).
     pub fn use_device(&mut self, kind: DeviceKind) -> Result<()> {
         if let Some(d) = &self.device {
-            d.get(&mut self.net, &mut self.momentum)?;
+            d.get(&mut self.net, &mut self.state.first)?;
         }
-        self.device = kind.engine(&self.cfg, &self.net, &self.momentum)?;
+        self.device = kind.engine(&self.cfg, &self.net, &self.state.first)?;
         if let Err(e) = self.check_parts() {
             self.device = None;
             return Err(e);
@@ -83,7 +83,7 @@ impl Trainer {
             self.progress(&p, tenth)?;
         }
         let secs = start.elapsed().as_secs_f64();
-        dev.get(&mut self.net, &mut self.momentum)?;
+        dev.get(&mut self.net, &mut self.state.first)?;
         let val = dev.evaluate("val", &self.data.val)?;
         let test = dev.evaluate("test", &self.data.test)?;
         let t = &self.cfg.training;
@@ -143,6 +143,6 @@ impl Trainer {
         }
         dev.start_epoch(&self.data.train, idx)?;
         dev.train_batches(1, self.lr_scale)?;
-        dev.get(&mut self.net, &mut self.momentum)
+        dev.get(&mut self.net, &mut self.state.first)
     }
 }

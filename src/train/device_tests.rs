@@ -62,7 +62,7 @@ fn engine_steps_equal_the_sharded_trainer() {
             moved > 1e-3,
             "{name}: the steps must change the weights ({moved:.2e})"
         );
-        let (m1, m2) = (&cpu.momentum, &host.momentum);
+        let (m1, m2) = (&cpu.state.first, &host.state.first);
         for (a, b) in m1.w.iter().zip(&m2.w) {
             let d = (0..a.ncols())
                 .flat_map(|j| (0..a.nrows()).map(move |i| (i, j)))

@@ -154,7 +154,7 @@ impl Trainer {
             epoch: self.epoch,
             lr_scale: self.lr_scale,
             net: self.net.clone(),
-            momentum: self.momentum.clone(),
+            optim: self.state.clone(),
         }
     }
 

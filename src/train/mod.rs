@@ -48,7 +48,7 @@ use config::TrainConfig;
 pub use estimate::{BatchStats, GradientEstimator};
 pub use eval::{evaluate, load_data, load_dataset, Evaluation};
 pub use observe::{Flow, Observer, Progress};
-pub use optim::Optimizer;
+pub use optim::{OptimState, Optimizer};
 pub use reduce::{GradientReducer, Traffic};
 use run_dir::keep_metrics_through;
 pub use run_dir::{plot_curves, read_metrics, EpochMetrics, RunLock, RunSummary};
@@ -60,7 +60,8 @@ pub struct Trainer {
     pub cfg: TrainConfig,
     /// Network.
     pub net: LayeredNet<f32>,
-    momentum: Grads<f32>,
+    /// The update rule's buffers.
+    state: optim::OptimState,
     grads: Grads<f32>,
     /// Completed epochs.
     pub epoch: usize,
@@ -123,7 +124,7 @@ impl Trainer {
         let threads = threads.max(1);
         let dir = &lock.dir().to_path_buf();
         let ckpt_path = dir.join("checkpoint.safetensors");
-        let (cfg, net, momentum, epoch, lr_scale) = if resume && ckpt_path.exists() {
+        let (cfg, net, state, epoch, lr_scale) = if resume && ckpt_path.exists() {
             let c = checkpoint::load(&ckpt_path)?;
             if c.config.model != cfg.model || c.config.seed != cfg.seed {
                 return Err(Error::Invalid(format!(
@@ -137,7 +138,13 @@ impl Trainer {
                 config::Schedule::Cosine => cfg.training.lr_scale_after(c.epoch, c.lr_scale),
                 config::Schedule::Exponential => c.lr_scale,
             };
-            (cfg, c.net, c.momentum, c.epoch, lr_scale)
+            if (cfg.training.optimizer == config::OptimizerKind::Adam) != c.optim.second.is_some() {
+                return Err(Error::Invalid(format!(
+                    "--resume: training.optimizer differs from the one that wrote {}",
+                    ckpt_path.display()
+                )));
+            }
+            (cfg, c.net, c.optim, c.epoch, lr_scale)
         } else {
             if resume {
                 return Err(Error::Invalid(format!(
@@ -152,8 +159,8 @@ impl Trainer {
                 )));
             }
             let net = cfg.initial_net()?;
-            let m = Grads::zeros_like(&net);
-            (cfg, net, m, 0, 1.0)
+            let state = optim::OptimState::zeros(&net, cfg.training.optimizer);
+            (cfg, net, state, 0, 1.0)
         };
         crate::io::write_atomic(&dir.join("config.toml"), cfg.to_toml().as_bytes())?;
         let grads = Grads::zeros_like(&net);
@@ -162,13 +169,13 @@ impl Trainer {
             .iter()
             .map(|m| m.val_error)
             .fold(f64::INFINITY, f64::min);
-        let optimizer = Box::new(optim::HeavyBall::new(&cfg.training));
+        let optimizer = optim::from_config(&cfg.training);
         let (free_states, note) = warm::open(&cfg, dir, epoch, data.train.len())?;
         let mut trainer = Self {
             optimizer,
             cfg,
             net,
-            momentum,
+            state,
             grads,
             epoch,
             lr_scale,
@@ -203,10 +210,10 @@ impl Trainer {
         cfg.check_data(&data)?;
         let grads = Grads::zeros_like(&start.net);
         Ok(Self {
-            optimizer: Box::new(optim::HeavyBall::new(&cfg.training)),
+            optimizer: optim::from_config(&cfg.training),
             cfg,
             net: start.net,
-            momentum: start.momentum,
+            state: start.optim,
             grads,
             epoch: start.epoch,
             lr_scale: start.lr_scale,
@@ -350,7 +357,7 @@ impl Trainer {
         self.optimizer.step(
             &mut self.net,
             &self.grads,
-            &mut self.momentum,
+            &mut self.state,
             self.lr_scale,
             ratios,
         );

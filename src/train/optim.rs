@@ -1,22 +1,53 @@
 //! The optimiser, separate from the estimate: [`Optimizer`] applies a gradient estimate to
 //! the network; [`HeavyBall`] (SGD with heavy-ball momentum, per-layer learning rates) is the
-//! trainer's default and the one the backend engine runs on the device.
+//! trainer's default and the one the backend engine runs on the device; [`Adam`] (AdamW) is
+//! the other rule `training.optimizer` names.
 
-use super::config::TrainingConfig;
+use super::config::{OptimizerKind, TrainingConfig};
 use crate::layered::{col, Grads, LayeredNet};
 use faer::Mat;
 use rayon::prelude::*;
 
+/// An update rule's per-parameter buffers (kept in checkpoints).
+#[derive(Clone, Debug)]
+pub struct OptimState {
+    /// Heavy-ball velocity, or Adam's first moment (`mw{l}`/`mb{l}` in checkpoints).
+    pub first: Grads<f32>,
+    /// Adam's second moment (`vw{l}`/`vb{l}`); None under heavy ball.
+    pub second: Option<Grads<f32>>,
+    /// Adam updates applied so far (its bias correction); 0 under heavy ball.
+    pub steps: u64,
+}
+
+impl OptimState {
+    /// Zero buffers shaped like `net` for the rule `kind`.
+    pub fn zeros(net: &LayeredNet<f32>, kind: OptimizerKind) -> Self {
+        Self {
+            first: Grads::zeros_like(net),
+            second: (kind == OptimizerKind::Adam).then(|| Grads::zeros_like(net)),
+            steps: 0,
+        }
+    }
+}
+
+/// The rule `training.optimizer` names.
+pub fn from_config(training: &TrainingConfig) -> Box<dyn Optimizer> {
+    match training.optimizer {
+        OptimizerKind::HeavyBall => Box::new(HeavyBall::new(training)),
+        OptimizerKind::Adam => Box::new(Adam::new(training)),
+    }
+}
+
 /// An update rule: applies the gradient estimate to the network.
 pub trait Optimizer: Send {
     /// Applies `grads` to `net` with the learning rates scaled by `lr_scale`; `state` is the
-    /// rule's per-parameter buffer (kept in checkpoints); adds ‖Δθ‖/‖θ‖ of each weight matrix
-    /// to `ratios[l]`.
+    /// rule's per-parameter buffers (kept in checkpoints); adds ‖Δθ‖/‖θ‖ of each weight
+    /// matrix to `ratios[l]`.
     fn step(
         &mut self,
         net: &mut LayeredNet<f32>,
         grads: &Grads<f32>,
-        state: &mut Grads<f32>,
+        state: &mut OptimState,
         lr_scale: f64,
         ratios: &mut [f64],
     );
@@ -46,11 +77,18 @@ impl Optimizer for HeavyBall {
         &mut self,
         net: &mut LayeredNet<f32>,
         grads: &Grads<f32>,
-        state: &mut Grads<f32>,
+        state: &mut OptimState,
         lr_scale: f64,
         ratios: &mut [f64],
     ) {
-        heavy_ball(net, grads, state, &self.training, lr_scale, ratios);
+        heavy_ball(
+            net,
+            grads,
+            &mut state.first,
+            &self.training,
+            lr_scale,
+            ratios,
+        );
     }
 
     fn is_heavy_ball(&self) -> bool {
@@ -119,6 +157,105 @@ pub(super) fn heavy_ball(
     }
 }
 
+/// Adam with decoupled weight decay (AdamW) and the configuration's per-layer learning rates.
+pub struct Adam {
+    training: TrainingConfig,
+}
+
+impl Adam {
+    /// The rule `training` configures (`lrs`, `bias_lr`, `adam_betas`, `adam_eps`,
+    /// `weight_decay`).
+    pub fn new(training: &TrainingConfig) -> Self {
+        Self {
+            training: training.clone(),
+        }
+    }
+}
+
+impl Optimizer for Adam {
+    /// Step t = `state.steps` + 1: `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+    /// `W ← W − η_l s (m̂/(√v̂ + ε) + λW)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`; biases the
+    /// same with η = `bias_lr` and no decay. Buffers missing from `state` start at zero.
+    fn step(
+        &mut self,
+        net: &mut LayeredNet<f32>,
+        grads: &Grads<f32>,
+        state: &mut OptimState,
+        lr_scale: f64,
+        ratios: &mut [f64],
+    ) {
+        let t = &self.training;
+        state.steps += 1;
+        let second = state.second.get_or_insert_with(|| Grads::zeros_like(net));
+        let [b1, b2] = t.adam_betas;
+        let k = AdamCoefficients {
+            b1: b1 as f32,
+            b2: b2 as f32,
+            c1: (1.0 / (1.0 - b1.powf(state.steps as f64))) as f32,
+            c2: (1.0 / (1.0 - b2.powf(state.steps as f64))) as f32,
+            eps: t.adam_eps as f32,
+        };
+        let (s, wd) = (lr_scale as f32, t.weight_decay as f32);
+        for l in 0..net.weights.len() {
+            let lr = t.lrs[l] as f32 * s;
+            let (w, g) = (&mut net.weights[l], &grads.w[l]);
+            let (m, v) = (&mut state.first.w[l], &mut second.w[l]);
+            let norms: Vec<(f64, f64)> = w
+                .as_mut()
+                .par_col_iter_mut()
+                .zip(m.as_mut().par_col_iter_mut())
+                .zip(v.as_mut().par_col_iter_mut())
+                .enumerate()
+                .with_min_len(16)
+                .map(|(j, ((wc, mc), vc))| {
+                    let [wj, mj, vj] = [wc, mc, vc]
+                        .map(|c| c.try_as_col_major_mut().expect("contiguous").as_slice_mut());
+                    let mut du2 = 0.0f64;
+                    for (((wx, &gx), mx), vx) in wj
+                        .iter_mut()
+                        .zip(col(g, j))
+                        .zip(mj.iter_mut())
+                        .zip(vj.iter_mut())
+                    {
+                        let step = -lr * (k.direction(gx, mx, vx) + wd * *wx);
+                        *wx += step;
+                        du2 += (step as f64).powi(2);
+                    }
+                    (du2, sum_sq(wj))
+                })
+                .collect();
+            let (du2, w2) = norms
+                .into_iter()
+                .fold((0.0f64, 0.0f64), |(a, b), (d, w)| (a + d, b + w));
+            ratios[l] += (du2 / w2.max(1e-60)).sqrt();
+            let blr = t.bias_lr as f32 * s;
+            let (mb, vb) = (&mut state.first.b[l], &mut second.b[l]);
+            for (((b, &g), m), v) in net.biases[l].iter_mut().zip(&grads.b[l]).zip(mb).zip(vb) {
+                *b -= blr * k.direction(g, m, v);
+            }
+        }
+    }
+}
+
+/// Adam's decay rates, bias corrections 1/(1−βᵗ) and ε for one step.
+struct AdamCoefficients {
+    b1: f32,
+    b2: f32,
+    c1: f32,
+    c2: f32,
+    eps: f32,
+}
+
+impl AdamCoefficients {
+    /// Updates the moments `m`, `v` with the gradient `g` and returns m̂/(√v̂ + ε).
+    #[inline]
+    fn direction(&self, g: f32, m: &mut f32, v: &mut f32) -> f32 {
+        *m = self.b1 * *m + (1.0 - self.b1) * g;
+        *v = self.b2 * *v + (1.0 - self.b2) * g * g;
+        *m * self.c1 / ((*v * self.c2).sqrt() + self.eps)
+    }
+}
+
 /// Frobenius norm.
 pub(super) fn frobenius(m: &Mat<f32>) -> f64 {
     (0..m.ncols())
@@ -141,96 +278,5 @@ fn sum_sq(x: &[f32]) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::train::config::TrainConfig;
-    use rand::SeedableRng;
-
-    /// Two heavy-ball steps against the formula written out in f64: weights, biases, both
-    /// momentum buffers and the reported update/weight ratios.
-    #[test]
-    fn heavy_ball_follows_its_formula() {
-        let mut cfg = TrainConfig::preset("tiny").unwrap();
-        cfg.model.widths = vec![3, 4, 2];
-        let t = TrainingConfig {
-            lrs: vec![0.3, 0.07],
-            bias_lr: 0.11,
-            momentum: 0.6,
-            weight_decay: 0.05,
-            ..cfg.training.clone()
-        };
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-        let mut net = LayeredNet::<f32>::random(cfg.model.clone(), 1.0, false, &mut rng).unwrap();
-        net.biases = vec![vec![0.1, -0.2, 0.3, 0.05], vec![-0.4, 0.25]];
-        let mut grads = Grads::zeros_like(&net);
-        for (l, g) in grads.w.iter_mut().enumerate() {
-            *g = Mat::from_fn(g.nrows(), g.ncols(), |i, j| {
-                (i as f32 - 2.0 * j as f32 + l as f32) * 0.3
-            });
-        }
-        grads.b = vec![vec![0.5, -1.0, 0.25, 2.0], vec![-0.75, 1.5]];
-        let mut mom = Grads::zeros_like(&net);
-        let (mut w, mut m) = (net.clone(), mom.clone());
-        let mut ratios = vec![0.0; 2];
-        let scale = 0.5;
-        for _ in 0..2 {
-            heavy_ball(&mut net, &grads, &mut mom, &t, scale, &mut ratios);
-        }
-        let mut expected_ratios = [0.0f64; 2];
-        for _ in 0..2 {
-            for l in 0..2 {
-                let lr = t.lrs[l] * scale;
-                let (mut du2, mut w2) = (0.0, 0.0);
-                for j in 0..w.weights[l].ncols() {
-                    for i in 0..w.weights[l].nrows() {
-                        let g = grads.w[l][(i, j)] as f64
-                            + t.weight_decay * w.weights[l][(i, j)] as f64;
-                        let step = t.momentum * m.w[l][(i, j)] as f64 - lr * g;
-                        m.w[l][(i, j)] = step as f32;
-                        w.weights[l][(i, j)] += step as f32;
-                        du2 += step * step;
-                        w2 += (w.weights[l][(i, j)] as f64).powi(2);
-                    }
-                }
-                expected_ratios[l] += (du2 / w2).sqrt();
-                for k in 0..w.biases[l].len() {
-                    let step =
-                        t.momentum * m.b[l][k] as f64 - t.bias_lr * scale * grads.b[l][k] as f64;
-                    m.b[l][k] = step as f32;
-                    w.biases[l][k] += step as f32;
-                }
-            }
-        }
-        let close = |a: f32, b: f32| (a - b).abs() <= 1e-6 * (1.0 + b.abs());
-        for l in 0..2 {
-            for j in 0..w.weights[l].ncols() {
-                for i in 0..w.weights[l].nrows() {
-                    assert!(close(net.weights[l][(i, j)], w.weights[l][(i, j)]), "w{l}");
-                    assert!(close(mom.w[l][(i, j)], m.w[l][(i, j)]), "mw{l}");
-                }
-            }
-            for k in 0..w.biases[l].len() {
-                assert!(close(net.biases[l][k], w.biases[l][k]), "b{l}");
-                assert!(close(mom.b[l][k], m.b[l][k]), "mb{l}");
-            }
-            let r = (ratios[l] - expected_ratios[l]).abs() / expected_ratios[l];
-            assert!(
-                r < 1e-5,
-                "ratio {l}: {} vs {}",
-                ratios[l],
-                expected_ratios[l]
-            );
-        }
-        assert!(
-            (frobenius(&net.weights[1]) - {
-                let m = &net.weights[1];
-                (0..m.ncols())
-                    .flat_map(|j| (0..m.nrows()).map(move |i| (m[(i, j)] as f64).powi(2)))
-                    .sum::<f64>()
-                    .sqrt()
-            })
-            .abs()
-                < 1e-6
-        );
-    }
-}
+#[path = "optim_tests.rs"]
+mod tests;

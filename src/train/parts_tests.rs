@@ -266,7 +266,7 @@ impl Optimizer for Sgd {
         &mut self,
         net: &mut crate::layered::LayeredNet<f32>,
         grads: &crate::layered::Grads<f32>,
-        _state: &mut crate::layered::Grads<f32>,
+        _state: &mut super::optim::OptimState,
         _lr_scale: f64,
         _ratios: &mut [f64],
     ) {

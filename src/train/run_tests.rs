@@ -15,15 +15,34 @@ fn momentum_config() -> TrainConfig {
     c
 }
 
+/// The momentum configuration with Adam instead of heavy ball.
+fn adam_config() -> TrainConfig {
+    let mut c = momentum_config();
+    c.training.momentum = 0.0;
+    c.training.optimizer = config::OptimizerKind::Adam;
+    c.training.lrs = vec![3e-3, 1e-3];
+    c.training.bias_lr = 1e-3;
+    c.training.weight_decay = 1e-2;
+    c
+}
+
 #[test]
 fn resume_with_momentum_is_bit_identical_to_an_uninterrupted_run() {
-    let cfg = momentum_config();
-    let straight = scratch("straight");
+    resume_is_bit_identical(momentum_config(), "momentum");
+}
+
+#[test]
+fn resume_with_adam_is_bit_identical_to_an_uninterrupted_run() {
+    resume_is_bit_identical(adam_config(), "adam");
+}
+
+fn resume_is_bit_identical(cfg: TrainConfig, name: &str) {
+    let straight = scratch(&format!("straight-{name}"));
     Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &straight, false, 2)
         .unwrap()
         .fit(2)
         .unwrap();
-    let split = scratch("split");
+    let split = scratch(&format!("split-{name}"));
     let mut one = cfg.clone();
     one.training.epochs = 1;
     Trainer::with_data(one, synthetic_data(16, 3), &split, false, 2)
@@ -46,7 +65,13 @@ fn resume_with_momentum_is_bit_identical_to_an_uninterrupted_run() {
         checkpoint::load(&split.join("best.safetensors")).unwrap(),
     );
     assert_eq!(a.epoch, b.epoch);
-    assert!(a.net.weights == b.net.weights && a.momentum.w == b.momentum.w);
+    assert!(a.net.weights == b.net.weights && a.optim.first.w == b.optim.first.w);
+    assert_eq!(a.optim.steps, b.optim.steps);
+    assert_eq!(
+        a.optim.second.map(|v| v.w),
+        b.optim.second.map(|v| v.w),
+        "second moments"
+    );
     // Timings differ; everything learned must not.
     let learned = |d: &Path| -> Vec<(usize, f64, f64, Vec<f64>)> {
         read_metrics(d)
@@ -65,19 +90,49 @@ fn resume_with_momentum_is_bit_identical_to_an_uninterrupted_run() {
 
 #[test]
 fn the_momentum_buffer_survives_the_checkpoint() {
-    let cfg = momentum_config();
-    let dir = scratch("mom");
+    buffers_survive_the_checkpoint(momentum_config(), "mom");
+}
+
+/// Adam's two moments and step count are saved and restored; a resume under the other rule
+/// is refused.
+#[test]
+fn the_adam_buffers_survive_the_checkpoint() {
+    let back = buffers_survive_the_checkpoint(adam_config(), "adam");
+    assert_eq!(back.optim.steps, 1);
+    let v = back.optim.second.unwrap();
+    assert!(v.w.iter().all(|m| m.norm_l2() > 0.0), "vw stored");
+    let dir = scratch("adam-switch");
+    Trainer::with_data(adam_config(), synthetic_data(16, 3), &dir, false, 1)
+        .unwrap()
+        .fit(1)
+        .unwrap();
+    let e = Trainer::with_data(momentum_config(), synthetic_data(16, 3), &dir, true, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("optimizer"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn buffers_survive_the_checkpoint(cfg: TrainConfig, name: &str) -> checkpoint::Checkpoint {
+    let dir = scratch(name);
     let mut t = Trainer::with_data(cfg, synthetic_data(16, 3), &dir, false, 1).unwrap();
     t.step_on(&[0, 1, 2, 3, 4]).unwrap();
     let snap = t.snapshot();
     let p = dir.join("c.safetensors");
     checkpoint::save(&p, &snap).unwrap();
     let back = checkpoint::load(&p).unwrap();
+    assert_eq!(back.optim.steps, snap.optim.steps);
+    assert!(
+        back.optim.second.as_ref().map(|v| &v.w) == snap.optim.second.as_ref().map(|v| &v.w)
+            && back.optim.second.as_ref().map(|v| &v.b) == snap.optim.second.as_ref().map(|v| &v.b),
+        "second moments"
+    );
     for l in 0..snap.net.weights.len() {
-        assert!(snap.momentum.w[l] != snap.net.weights[l]);
-        assert!(back.momentum.w[l] == snap.momentum.w[l], "mw{l}");
+        assert!(snap.optim.first.w[l] != snap.net.weights[l]);
+        assert!(back.optim.first.w[l] == snap.optim.first.w[l], "mw{l}");
         assert!(back.net.weights[l] == snap.net.weights[l], "w{l}");
-        assert_eq!(back.momentum.b[l], snap.momentum.b[l], "mb{l}");
+        assert_eq!(back.optim.first.b[l], snap.optim.first.b[l], "mb{l}");
         assert_eq!(back.net.biases[l], snap.net.biases[l], "b{l}");
     }
     assert_eq!((back.epoch, back.lr_scale), (snap.epoch, snap.lr_scale));
@@ -87,6 +142,7 @@ fn the_momentum_buffer_survives_the_checkpoint() {
     assert!(std::fs::read(&p).unwrap() == std::fs::read(&q).unwrap());
     drop(t);
     std::fs::remove_dir_all(dir).unwrap();
+    back
 }
 
 #[test]

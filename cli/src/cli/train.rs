@@ -226,7 +226,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             )))
         }
     };
-    let e = match a.device.engine(&c.config, &c.net, &c.momentum)? {
+    let e = match a.device.engine(&c.config, &c.net, &c.optim.first)? {
         Some(mut d) => d.evaluate(&a.split, split)?,
         None => evaluate(&c.net, &c.config, split, a.threads)?,
     };
