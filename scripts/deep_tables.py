@@ -189,7 +189,7 @@ def eval_convergence():
     return "\n".join(out)
 
 
-DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "hopfield-deep-s1"]
+DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "hopfield-deep-s1"]
 
 
 def deep_runs():
@@ -206,6 +206,25 @@ def deep_runs():
         b = min(ms, key=lambda m: m["val_error"])
         out.append(f"| {r} | {cfg['name']} | {len(ms)}/{cfg['training']['epochs']} | " + " | ".join(cells)
                    + f" | {100 * b['val_error']:.2f} % ({b['epoch']}, {100 * b['test_error']:.2f} %) |")
+    return "\n".join(out)
+
+
+def optimizer_residuals():
+    """Free-phase (training) and evaluation residuals per epoch of the deep runs that differ in
+    the optimiser only (results/mnist/<run>/metrics.jsonl): Adam leaves the convergent regime."""
+    names = ["deep-cosine-wd-s1", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1"]
+    runs = [(r, [json.loads(l) for l in (res / "mnist" / r / "metrics.jsonl").read_text().splitlines() if l.strip()])
+            for r in names if (res / "mnist" / r / "metrics.jsonl").exists()]
+    shown = range(1, 6)
+    out = ["| run | optimiser | " + " | ".join(f"epoch {e}: free / eval residual (val error)" for e in shown) + " |",
+           "|---|---|" + "---|" * len(shown)]
+    for r, ms in runs:
+        cfg = tomllib.loads((res / "mnist" / r / "config.toml").read_text())["training"]
+        opt = cfg.get("optimizer", "heavy-ball")
+        opt += f", momentum {cfg['momentum']}" if opt == "heavy-ball" else ""
+        cells = [f"{ms[e - 1]['free_residual']:.1e} / {ms[e - 1]['eval_residual']:.1e} ({100 * ms[e - 1]['val_error']:.2f} %)"
+                 if len(ms) >= e else "" for e in shown]
+        out.append(f"| {r} | {opt} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
@@ -230,6 +249,7 @@ sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers":
             "depth_sweep": depth_sweep, "depth_sweep_hopfield": lambda: depth_sweep("depth-short-hopfield"),
             "epoch_speed": epoch_speed,
             "eval_convergence": eval_convergence, "deep_runs": deep_runs,
+            "optimizer_residuals": optimizer_residuals,
             "hopfield_seeds": lambda: seeds("hopfield-1024-redblack")}
 for name in sys.argv[1:] or sections:
     print(sections[name]())
