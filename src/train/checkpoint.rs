@@ -199,6 +199,10 @@ pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Checkpoint> {
         optim.steps = get("adam_steps")?
             .parse()
             .map_err(|_| bad("bad adam_steps".into()))?;
+    } else if meta.contains_key("adam_steps") {
+        return Err(bad(
+            "Adam's step count under a heavy-ball configuration".into()
+        ));
     }
     Ok(Checkpoint {
         config,

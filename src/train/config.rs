@@ -75,7 +75,9 @@ pub struct TrainingConfig {
     /// How the learning rates change over the epochs.
     #[serde(default)]
     pub lr_schedule: Schedule,
-    /// L2 weight decay λ: the weight matrices' gradient gains λ·W (biases are not decayed).
+    /// Weight decay λ of the weight matrices (biases are not decayed): under heavy ball an L2
+    /// term, the gradient gains λ·W; under Adam decoupled, `W ← W − η_l s λ W` beside the
+    /// normalised step.
     #[serde(default)]
     pub weight_decay: f64,
     /// Free-phase steps at evaluation time.
@@ -136,7 +138,8 @@ pub enum OptimizerKind {
     #[default]
     HeavyBall,
     /// Adam (Kingma & Ba 2015) with bias correction and decoupled weight decay (AdamW,
-    /// Loshchilov & Hutter 2019): the per-layer `lrs` and `bias_lr` scale the normalised step.
+    /// Loshchilov & Hutter 2019, in PyTorch's convention): the per-layer `lrs` and `bias_lr`
+    /// scale the normalised step, and `lrs` also the decay.
     Adam,
 }
 

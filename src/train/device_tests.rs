@@ -110,4 +110,15 @@ fn the_engine_refuses_what_it_does_not_run() {
         panic!("anderson is refused")
     };
     assert!(e.to_string().contains("euler or jacobi"), "{e}");
+    // Adam is the CPU trainer's: the engine refuses it and the trainer stays on the CPU.
+    let mut adam = small_config();
+    adam.training.optimizer = super::config::OptimizerKind::Adam;
+    let mut t =
+        Trainer::with_data(adam, synthetic_data(16, 3), &scratch("eng-adam"), false, 1).unwrap();
+    let Err(e) = t.use_device(DeviceKind::Host) else {
+        panic!("adam is refused")
+    };
+    assert!(e.to_string().contains("heavy-ball"), "{e}");
+    t.step_on(&[0, 1, 2]).unwrap();
+    assert_eq!(t.state.steps, 1, "the CPU trainer's Adam ran the step");
 }

@@ -9,7 +9,7 @@
 //! One step (docs/TRAINING.md): free phase from zero hidden state (`free_steps` Euler steps),
 //! then nudged phases of `nudge_steps` each started from the free state (+β, and −β when
 //! centered); `ΔW^l = −η_l/(2β) · (∂Φ/∂W^l(s^{+β}) − ∂Φ/∂W^l(s^{−β})) / B` (heavy-ball
-//! momentum optional).
+//! momentum optional), or that gradient estimate given to Adam (`training.optimizer`).
 
 pub mod checkpoint;
 pub mod config;
@@ -76,7 +76,7 @@ pub struct Trainer {
     observers: Vec<Box<dyn Observer>>,
     /// Between the estimate and the update ([`reduce::Local`] by default).
     reducer: Box<dyn GradientReducer>,
-    /// The update rule ([`optim::HeavyBall`] by default).
+    /// The update rule (`training.optimizer`'s, or [`Trainer::set_optimizer`]'s).
     optimizer: Box<dyn Optimizer>,
     /// The backend engine that runs the steps (None: the sharded CPU trainer).
     device: Option<Box<dyn crate::backend::Device>>,
@@ -271,11 +271,22 @@ impl Trainer {
         self.reducer.traffic()
     }
 
-    /// Replaces the update rule (the backend engine runs heavy-ball SGD itself and refuses
-    /// another rule).
+    /// Replaces the update rule with one of the caller's own. A configurable rule must be the
+    /// configured one (`training.optimizer`: the run's buffers and checkpoints are that
+    /// rule's); the backend engine runs heavy-ball SGD itself and refuses another rule. A
+    /// refused rule leaves the previous one in place.
     pub fn set_optimizer(&mut self, optimizer: Box<dyn Optimizer>) -> Result<()> {
-        self.optimizer = optimizer;
+        if let Some(kind) = optimizer.kind() {
+            if kind != self.cfg.training.optimizer {
+                return Err(Error::Invalid(format!(
+                    "this run is configured with training.optimizer = {:?}: configure the rule rather than replace it",
+                    self.cfg.training.optimizer
+                )));
+            }
+        }
+        let previous = std::mem::replace(&mut self.optimizer, optimizer);
         self.check_parts()
+            .inspect_err(|_| self.optimizer = previous)
     }
 
     /// The backend engine runs EqProp and the update itself: it takes neither another
@@ -287,7 +298,7 @@ impl Trainer {
                     "--device host|cuda runs EqProp on the device: training.estimator must be \"eqprop\"".into(),
                 ));
             }
-            if !self.optimizer.is_heavy_ball() {
+            if self.optimizer.kind() != Some(config::OptimizerKind::HeavyBall) {
                 return Err(Error::Invalid(
                     "--device host|cuda runs heavy-ball SGD on the device: another optimiser needs the CPU trainer".into(),
                 ));

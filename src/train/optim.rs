@@ -52,9 +52,10 @@ pub trait Optimizer: Send {
         ratios: &mut [f64],
     );
 
-    /// Whether this is [`HeavyBall`] (the rule the backend engine runs on the device).
-    fn is_heavy_ball(&self) -> bool {
-        false
+    /// The configurable rule this is (`training.optimizer`; the backend engine runs only
+    /// [`OptimizerKind::HeavyBall`]); None for a rule of the caller's own.
+    fn kind(&self) -> Option<OptimizerKind> {
+        None
     }
 }
 
@@ -91,8 +92,8 @@ impl Optimizer for HeavyBall {
         );
     }
 
-    fn is_heavy_ball(&self) -> bool {
-        true
+    fn kind(&self) -> Option<OptimizerKind> {
+        Some(OptimizerKind::HeavyBall)
     }
 }
 
@@ -174,8 +175,13 @@ impl Adam {
 
 impl Optimizer for Adam {
     /// Step t = `state.steps` + 1: `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
-    /// `W ← W − η_l s (m̂/(√v̂ + ε) + λW)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`; biases the
-    /// same with η = `bias_lr` and no decay. Buffers missing from `state` start at zero.
+    /// `W ← W − η_l s (m̂/(√v̂ + ε) + λW)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)` (the decay
+    /// scaled by the layer's rate and the schedule, as in PyTorch's AdamW); biases the same with
+    /// η = `bias_lr` and no decay. Buffers missing from `state` start at zero.
+    fn kind(&self) -> Option<OptimizerKind> {
+        Some(OptimizerKind::Adam)
+    }
+
     fn step(
         &mut self,
         net: &mut LayeredNet<f32>,
@@ -191,6 +197,8 @@ impl Optimizer for Adam {
         let k = AdamCoefficients {
             b1: b1 as f32,
             b2: b2 as f32,
+            one_minus_b1: (1.0 - b1) as f32,
+            one_minus_b2: (1.0 - b2) as f32,
             c1: (1.0 / (1.0 - b1.powf(state.steps as f64))) as f32,
             c2: (1.0 / (1.0 - b2.powf(state.steps as f64))) as f32,
             eps: t.adam_eps as f32,
@@ -241,6 +249,8 @@ impl Optimizer for Adam {
 struct AdamCoefficients {
     b1: f32,
     b2: f32,
+    one_minus_b1: f32,
+    one_minus_b2: f32,
     c1: f32,
     c2: f32,
     eps: f32,
@@ -250,8 +260,8 @@ impl AdamCoefficients {
     /// Updates the moments `m`, `v` with the gradient `g` and returns m̂/(√v̂ + ε).
     #[inline]
     fn direction(&self, g: f32, m: &mut f32, v: &mut f32) -> f32 {
-        *m = self.b1 * *m + (1.0 - self.b1) * g;
-        *v = self.b2 * *v + (1.0 - self.b2) * g * g;
+        *m = self.b1 * *m + self.one_minus_b1 * g;
+        *v = self.b2 * *v + self.one_minus_b2 * g * g;
         *m * self.c1 / ((*v * self.c2).sqrt() + self.eps)
     }
 }

@@ -127,7 +127,7 @@ fn adam_follows_its_formula() {
     };
     let mut state = OptimState::zeros(&net, OptimizerKind::Adam);
     let mut adam = from_config(&t);
-    assert!(!adam.is_heavy_ball());
+    assert_eq!(adam.kind(), Some(OptimizerKind::Adam));
     let mut w = net.clone();
     let (mut m, mut v) = (Grads::zeros_like(&net), Grads::zeros_like(&net));
     let (mut ratios, mut expected_ratios) = (vec![0.0; 2], [0.0f64; 2]);

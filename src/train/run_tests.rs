@@ -111,6 +111,22 @@ fn the_adam_buffers_survive_the_checkpoint() {
         .unwrap()
         .to_string();
     assert!(e.contains("optimizer"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // Nor the other way round, nor a configurable rule other than the configured one.
+    let mut t =
+        Trainer::with_data(momentum_config(), synthetic_data(16, 3), &dir, false, 1).unwrap();
+    let e = t
+        .set_optimizer(Box::new(optim::Adam::new(&adam_config().training)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("training.optimizer"), "{e}");
+    t.fit(1).unwrap();
+    drop(t);
+    let e = Trainer::with_data(adam_config(), synthetic_data(16, 3), &dir, true, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("optimizer"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
