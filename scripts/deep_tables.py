@@ -228,17 +228,25 @@ def optimizer_residuals():
     return "\n".join(out)
 
 
+def deep_seeds():
+    """Each finished seed of the 3-hidden-layer configurations run over several seeds
+    (`seeds`), one table per configuration."""
+    names = ["deep-cosine-wd", "deep-cosine-wd-mom", "hopfield-deep"]
+    return "\n\n".join(f"`configs/{n}.toml`:\n\n" + seeds(n) for n in names
+                        if any(res.glob(f"mnist/{n}-s*/results.json")))
+
+
 def seeds(name):
     """Each finished seed of configuration `name` (results/mnist/<name>-s*/results.json): best
     validation epoch, its validation and test error, training time; mean ± std of the test error."""
     import statistics
-    out = ["| run | best epoch | val error | test error (best val epoch) | train time, 1 thread |", "|---|---|---|---|---|"]
+    out = ["| run | best epoch | val error | test error (best val epoch) | train time (threads of the last process) |", "|---|---|---|---|---|"]
     errs = []
     for d in sorted(res.glob(f"mnist/{name}-s*/results.json")):
         r = json.loads(d.read_text())
         errs.append(r["test_error_at_best"])
         out.append(f"| {d.parent.name} | {r['best_epoch']} | {100 * r['best_val_error']:.2f} % | "
-                   f"{100 * r['test_error_at_best']:.2f} % | {r['train_seconds'] / 60:.1f} min |")
+                   f"{100 * r['test_error_at_best']:.2f} % | {r['train_seconds'] / 60:.1f} min ({r.get('threads', '?')}) |")
     if len(errs) > 1:
         out.append(f"| mean ± std over {len(errs)} seeds | | | {100 * statistics.mean(errs):.2f} % ± {100 * statistics.stdev(errs):.2f} % | |")
     return "\n".join(out)
@@ -250,6 +258,7 @@ sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers":
             "epoch_speed": epoch_speed,
             "eval_convergence": eval_convergence, "deep_runs": deep_runs,
             "optimizer_residuals": optimizer_residuals,
+            "deep_seeds": deep_seeds,
             "hopfield_seeds": lambda: seeds("hopfield-1024-redblack")}
 for name in sys.argv[1:] or sections:
     print(sections[name]())
