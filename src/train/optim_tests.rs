@@ -4,22 +4,28 @@ use super::*;
 use crate::train::config::TrainConfig;
 use rand::SeedableRng;
 
+/// The `tiny` preset's training settings and a 3-4-2 network drawn with `seed`, with biases.
+fn small_net(seed: u64) -> (TrainingConfig, LayeredNet<f32>) {
+    let mut cfg = TrainConfig::preset("tiny").unwrap();
+    cfg.model.widths = vec![3, 4, 2];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut net = LayeredNet::<f32>::random(cfg.model, 1.0, false, &mut rng).unwrap();
+    net.biases = vec![vec![0.1, -0.2, 0.3, 0.05], vec![-0.4, 0.25]];
+    (cfg.training, net)
+}
+
 /// Two heavy-ball steps against the formula written out in f64: weights, biases, both
 /// momentum buffers and the reported update/weight ratios.
 #[test]
 fn heavy_ball_follows_its_formula() {
-    let mut cfg = TrainConfig::preset("tiny").unwrap();
-    cfg.model.widths = vec![3, 4, 2];
+    let (base, mut net) = small_net(9);
     let t = TrainingConfig {
         lrs: vec![0.3, 0.07],
         bias_lr: 0.11,
         momentum: 0.6,
         weight_decay: 0.05,
-        ..cfg.training.clone()
+        ..base
     };
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-    let mut net = LayeredNet::<f32>::random(cfg.model.clone(), 1.0, false, &mut rng).unwrap();
-    net.biases = vec![vec![0.1, -0.2, 0.3, 0.05], vec![-0.4, 0.25]];
     let mut grads = Grads::zeros_like(&net);
     for (l, g) in grads.w.iter_mut().enumerate() {
         *g = Mat::from_fn(g.nrows(), g.ncols(), |i, j| {
@@ -96,8 +102,7 @@ fn heavy_ball_follows_its_formula() {
 /// update/weight ratios); the gradient changes between steps so that both moments matter.
 #[test]
 fn adam_follows_its_formula() {
-    let mut cfg = TrainConfig::preset("tiny").unwrap();
-    cfg.model.widths = vec![3, 4, 2];
+    let (base, mut net) = small_net(4);
     let t = TrainingConfig {
         lrs: vec![0.03, 0.007],
         bias_lr: 0.011,
@@ -106,11 +111,8 @@ fn adam_follows_its_formula() {
         adam_betas: [0.8, 0.95],
         adam_eps: 1e-3,
         weight_decay: 0.05,
-        ..cfg.training.clone()
+        ..base
     };
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-    let mut net = LayeredNet::<f32>::random(cfg.model.clone(), 1.0, false, &mut rng).unwrap();
-    net.biases = vec![vec![0.1, -0.2, 0.3, 0.05], vec![-0.4, 0.25]];
     let zero = Grads::zeros_like(&net);
     let grads_at = |k: usize| {
         let mut g = zero.clone();
