@@ -189,7 +189,7 @@ def eval_convergence():
     return "\n".join(out)
 
 
-DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "hopfield-deep-s1"]
+DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "deep-cosine-wd-40-s1", "deep-cosine-wd-40-s2", "hopfield-deep-s1"]
 
 
 def deep_runs():
@@ -197,7 +197,7 @@ def deep_runs():
     (train error) per epoch for the first epochs, and the best validation epoch so far."""
     runs = [(r, [json.loads(l) for l in (res / "mnist" / r / "metrics.jsonl").read_text().splitlines() if l.strip()])
             for r in DEEP_RUNS if (res / "mnist" / r / "metrics.jsonl").exists()]
-    shown = [1, 2, 3, 4, 5, 10, 15, 20, 25, 30]
+    shown = [1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 40]
     out = ["| run | config | epochs run | " + " | ".join(f"epoch {e}" for e in shown) + " | best val (epoch, test) |",
            "|---|---|---|" + "---|" * len(shown) + "---|"]
     for r, ms in runs:
@@ -231,7 +231,7 @@ def optimizer_residuals():
 def deep_seeds():
     """Each finished seed of the 3-hidden-layer configurations run over several seeds
     (`seeds`), one table per configuration."""
-    names = ["deep-cosine-wd", "deep-cosine-wd-mom", "hopfield-deep"]
+    names = ["deep-cosine-wd", "deep-cosine-wd-40", "deep-cosine-wd-mom", "hopfield-deep"]
     return "\n\n".join(f"`configs/{n}.toml`:\n\n" + seeds(n) for n in names
                         if any(res.glob(f"mnist/{n}-s*/results.json")))
 

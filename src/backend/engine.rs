@@ -87,16 +87,14 @@ impl<B: Backend> Engine<B> {
             || !matches!(t.solver, Solver::Euler | Solver::Jacobi)
             || t.tolerance != 0.0
             || t.free_start != crate::train::config::FreeStart::Zero
-            || t.weight_decay != 0.0
         {
             return Err(Error::Invalid(format!(
-                "{} runs kind = \"fhn\" with solver euler or jacobi, tolerance 0, free_start zero and no weight decay (got {:?}, {:?}, {}, {:?}, {})",
+                "{} runs kind = \"fhn\" with solver euler or jacobi, tolerance 0 and free_start zero (got {:?}, {:?}, {}, {:?})",
                 be.describe(),
                 cfg.model.kind,
                 t.solver,
                 t.tolerance,
-                t.free_start,
-                t.weight_decay
+                t.free_start
             )));
         }
         let widths = &cfg.model.widths;

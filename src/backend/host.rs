@@ -287,15 +287,16 @@ impl Backend for Host {
         g: &Vec<f32>,
         m: &mut Vec<f32>,
         (off, len): (usize, usize),
-        mu: f32,
-        lr: f32,
+        (mu, lr, wd): (f32, f32, f32),
         norms: Option<&mut Vec<f32>>,
     ) -> Result<()> {
         check::range("heavy_ball", off, len, w.len().min(g.len()).min(m.len()))?;
         let end = off + len;
         let (mut m2, mut w2) = (0.0f32, 0.0f32);
         for i in off..end {
-            let step = mu * m[i] - lr * g[i];
+            // As the CPU trainer: without decay the gradient as it is (the bits of before).
+            let gi = if wd != 0.0 { g[i] + wd * w[i] } else { g[i] };
+            let step = mu * m[i] - lr * gi;
             m[i] = step;
             w[i] += step;
             m2 += step * step;

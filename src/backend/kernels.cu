@@ -141,11 +141,14 @@ extern "C" __global__ void add_outer(float* g, long off, int rows, int cols, int
 }
 
 extern "C" __global__ void heavy_ball(float* w, const float* g, float* m, long off, long n,
-                                      float mu, float lr, float* norms, int with_norms) {
+                                      float mu, float lr, float wd, float* norms,
+                                      int with_norms) {
     float m2 = 0.0f, w2 = 0.0f;
     FOR(t, n) {
         long i = off + t;
-        float step = mu * m[i] - lr * g[i];
+        // L2 weight decay as the CPU trainer (train/optim.rs): g + wd w, g itself at wd = 0.
+        float gi = wd != 0.0f ? g[i] + wd * w[i] : g[i];
+        float step = mu * m[i] - lr * gi;
         m[i] = step;
         float wi = w[i] + step;
         w[i] = wi;

@@ -353,8 +353,9 @@ pub trait Backend {
         kb: usize,
         c: f32,
     ) -> Result<()>;
-    /// Heavy ball on entries `off..off+len`: `m ← μ m − η g`, `w ← w + m`; with `norms`,
-    /// adds Σ m² and Σ w² to its entries 0 and 1.
+    /// Heavy ball on entries `off..off+len` with `rates` = (μ, η, λ): `m ← μ m − η (g + λ w)`,
+    /// `w ← w + m` (at λ = 0 the gradient as it is); with `norms`, adds Σ m² and Σ w² to its
+    /// entries 0 and 1.
     #[allow(clippy::too_many_arguments)]
     fn heavy_ball(
         &self,
@@ -362,8 +363,7 @@ pub trait Backend {
         g: &Self::Buf,
         m: &mut Self::Buf,
         range: (usize, usize),
-        mu: f32,
-        lr: f32,
+        rates: (f32, f32, f32),
         norms: Option<&mut Self::Buf>,
     ) -> Result<()>;
     /// `stats[row, slot] ← √(norms[0] / norms[1])` and zeroes `norms`.

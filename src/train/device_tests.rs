@@ -34,11 +34,17 @@ fn configs() -> Vec<(&'static str, TrainConfig)> {
     euler.training.momentum = 0.9;
     euler.model.leak = 1.0;
     euler.training.lrs = vec![0.05, 0.02];
+    // L2 decay large enough that a missing or wrong-signed term moves the update by far more
+    // than the tolerance (λ‖W‖ against ‖g‖), with momentum so the decay also enters m.
+    let mut decay = deep.clone();
+    decay.training.weight_decay = 0.05;
+    decay.training.momentum = 0.5;
     vec![
         ("ours", ours),
         ("coupled", coupled),
         ("deep", deep),
         ("euler-momentum", euler),
+        ("deep-decay", decay),
     ]
 }
 

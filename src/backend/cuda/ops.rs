@@ -334,8 +334,7 @@ impl Backend for Cuda {
         g: &Self::Buf,
         m: &mut Self::Buf,
         (off, len): (usize, usize),
-        mu: f32,
-        lr: f32,
+        (mu, lr, wd): (f32, f32, f32),
         norms: Option<&mut Self::Buf>,
     ) -> Result<()> {
         check::range("heavy_ball", off, len, w.len().min(g.len()).min(m.len()))?;
@@ -352,11 +351,26 @@ impl Backend for Cuda {
                 &n,
                 &mu,
                 &lr,
+                &wd,
                 nb,
                 &1i32
             ),
             // Without its flag the kernel does not touch `norms`: `g` is only a placeholder.
-            None => launch!(self, "heavy_ball", len, w, g, m, &o, &n, &mu, &lr, g, &0i32),
+            None => launch!(
+                self,
+                "heavy_ball",
+                len,
+                w,
+                g,
+                m,
+                &o,
+                &n,
+                &mu,
+                &lr,
+                &wd,
+                g,
+                &0i32
+            ),
         }
     }
 

@@ -275,10 +275,11 @@ impl<B: Backend> Engine<B> {
         Ok(())
     }
 
-    /// Heavy ball on every weight matrix (ratios into the batch's statistics) and the biases.
+    /// Heavy ball on every weight matrix (with the L2 weight decay; ratios into the batch's
+    /// statistics) and the biases (no decay, as in `train::optim::heavy_ball`).
     fn update(&mut self, p: &mut Phases<B>, lr_scale: f64) -> Result<()> {
         let t = &self.cfg.training;
-        let (mu, s) = (t.momentum as f32, lr_scale as f32);
+        let (mu, s, wd) = (t.momentum as f32, lr_scale as f32, t.weight_decay as f32);
         for l in 0..self.depth() {
             let n = self.be.len(&self.w[l]);
             let lr = t.lrs[l] as f32 * s;
@@ -287,8 +288,7 @@ impl<B: Backend> Engine<B> {
                 &self.gw[l],
                 &mut self.mw[l],
                 (0, n),
-                mu,
-                lr,
+                (mu, lr, wd),
                 Some(&mut self.norms),
             )?;
             self.be.ratio(
@@ -306,8 +306,7 @@ impl<B: Backend> Engine<B> {
             &self.gb,
             &mut self.mb,
             (first, rows - first),
-            mu,
-            blr,
+            (mu, blr, 0.0),
             None,
         )
     }
