@@ -20,8 +20,9 @@ its log.txt records each start). `hopfield-1024` is `fhn train --config configs/
 --threads 1` (the 784-1024-10 Hopfield baseline of issue 11), `hopfield-1024-momentum` the same
 with `configs/hopfield-1024-momentum.toml` (momentum 0.9, learning rates / 10, cosine schedule),
 `hopfield-1024-redblack` with `configs/hopfield-1024-redblack.toml` (exact red-black sweeps,
-learning rates × 4, weight decay). `deep-dt1`, `deep-halving`, `deep-cosine` and `deep-cosine-wd` are the
-configs of those names in `configs/` (docs/TRAINING.md, deep networks); `hopfield-deep` is
+learning rates × 4, weight decay). `deep-dt1`, `deep-halving`, `deep-cosine`, `deep-cosine-wd`,
+`deep-cosine-wd-40` (40 epochs), `deep-cosine-wd-mom` and `deep-cosine-adam` are the configs of
+those names in `configs/` (docs/TRAINING.md, deep networks); `hopfield-deep` is
 `configs/hopfield-deep.toml`, 784-512×3-10 Hopfield with small initial weights and β = 0.2
 (docs/DEPTH.md); unfinished runs show the epochs done so far.
 Paper: 2.8 % ± 0.2.
