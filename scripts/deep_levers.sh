@@ -52,6 +52,10 @@ gain input6 's/^input_scale = 12.0/input_scale = 6.0/'
 gain input24 's/^input_scale = 12.0/input_scale = 24.0/'
 gain input3 's/^input_scale = 12.0/input_scale = 3.0/'
 gain input48 's/^input_scale = 12.0/input_scale = 48.0/'
+# The leak sets each unit's linear stiffness (u³ + c u = I with c ≈ leak + d_u·diag − 1 + 1/α):
+# a smaller leak makes the units more nonlinear at the same input (session 17).
+gain leak1.5 's/^leak = 2.0/leak = 1.5/'
+gain leak1 's/^leak = 2.0/leak = 1.0/'
 # Adam (AdamW, `training.optimizer = "adam"`; issue 11, item 4) on the dt-1.0 100/35 lever:
 # it normalises each weight's step, so every layer moves at its own rate whatever the size of
 # its gradient. `adam NAME A B C D BIAS` runs it with learning rates A…D and bias rate BIAS.
