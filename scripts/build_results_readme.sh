@@ -20,9 +20,12 @@ its log.txt records each start). `hopfield-1024` is `fhn train --config configs/
 --threads 1` (the 784-1024-10 Hopfield baseline of issue 11), `hopfield-1024-momentum` the same
 with `configs/hopfield-1024-momentum.toml` (momentum 0.9, learning rates / 10, cosine schedule),
 `hopfield-1024-redblack` with `configs/hopfield-1024-redblack.toml` (exact red-black sweeps,
-learning rates × 4, weight decay). `deep-dt1`, `deep-halving`, `deep-cosine`, `deep-cosine-wd`,
-`deep-cosine-wd-40` (40 epochs), `deep-cosine-wd-mom` and `deep-cosine-adam` are the configs of
-those names in `configs/` (docs/TRAINING.md, deep networks); `hopfield-deep` is
+learning rates × 4, weight decay). `deep` (deep-s1, deep-s2) is the first version of
+the `deep` preset, now `configs/deep-v1.toml`; `deep-cosine-wd-40` is
+`configs/deep-cosine-wd-40.toml`, which the `deep` preset now equals (a test checks it);
+`deep-dt1`, `deep-halving`, `deep-cosine`, `deep-cosine-wd`, `deep-cosine-wd-mom` and
+`deep-cosine-adam` are the configs of those names in `configs/` (docs/TRAINING.md, deep
+networks); `hopfield-deep` is
 `configs/hopfield-deep.toml`, 784-512×3-10 Hopfield with small initial weights and β = 0.2
 (docs/DEPTH.md); unfinished runs show the epochs done so far.
 Paper: 2.8 % ± 0.2.
@@ -76,6 +79,13 @@ cat <<'TXT'
 
 TXT
 python3 scripts/deep_tables.py epoch_speed
+cat <<'TXT'
+
+Over full epochs of its runs (`scripts/deep_tables.py preset_epochs`; training time per epoch,
+evaluation excluded, with whatever else ran on the machine; seeds 1–2 ran side by side):
+
+TXT
+python3 scripts/deep_tables.py preset_epochs
 cat <<'TXT'
 
 ## Speed (`cargo bench --bench train_step`)

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Issue 11 levers on the deep preset, one epoch on the first 10 000 training images (evaluation
-# on 2 000), one thread each, run folders in results/ablations/deep-<name>/. Each run differs
-# from the `deep` preset only in the fields its sed line changes.
+# Issue 11 levers on the first deep recipe (configs/deep-v1.toml, the `deep` preset until session
+# 18), one epoch on the first 10 000 training images (evaluation on 2 000), one thread each, run
+# folders in results/ablations/deep-<name>/. Each run differs from deep-v1 only in the fields its
+# sed line changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fhn=${FHN:-target/release/fhn}
 base=$(mktemp)
-$fhn train --preset deep --print-config >"$base"
+grep -v '^#' configs/deep-v1.toml >"$base"
 sed -i 's/^train_limit = 0/train_limit = 10000/; s/^eval_limit = 0/eval_limit = 2000/; s/^epochs = 30/epochs = 1/' "$base"
 run() {
   local name=$1; shift
   local cfg=results/ablations/deep-$name.toml
   sed "$@" "$base" >"$cfg"
-  sed -i "s/^name = \"deep\"/name = \"deep-$name\"/" "$cfg"
+  sed -i "s/^name = \"deep-v1\"/name = \"deep-$name\"/" "$cfg"
   rm -rf "results/ablations/deep-$name"
   $fhn train --config "$cfg" --threads 1 --out "results/ablations/deep-$name" >/dev/null
   mv "$cfg" "results/ablations/deep-$name/"

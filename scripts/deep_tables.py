@@ -4,7 +4,7 @@
 (`fhn bench-solvers`, results/bench/solvers-deep-s1.json), and the one-epoch levers
 (`scripts/deep_levers.sh`, results/ablations/deep-*/), and the deep preset's epoch time
 (`scripts/deep_epoch_speed.sh`). `python3 scripts/deep_tables.py [SECTION]`."""
-import json, sys, tomllib
+import json, re, sys, tomllib
 from pathlib import Path
 
 res = Path(__file__).resolve().parent.parent / "results"
@@ -50,7 +50,7 @@ def solvers():
 def levers():
     """`scripts/deep_levers.sh`: each one-epoch run's config diffed against deep-base's (paper-*
     against paper-1epoch's)."""
-    out = ["| run | differs from its preset (`deep`; `paper` for paper-*) | examples/s (1 thread) | train error | val error | free residual |",
+    out = ["| run | differs from its base (deep-v1; the `paper` preset for paper-*) | examples/s (1 thread) | train error | val error | free residual |",
            "|---|---|---|---|---|---|"]
     bases = {}
     for d in sorted(list(res.glob("ablations/deep-*/")) + list(res.glob("ablations/paper*-1epoch/"))):
@@ -173,9 +173,23 @@ def epoch_speed():
         eps = [r["examples_per_second"] for r in rs]
         secs = 50000 * len(eps) / sum(eps)
         res_ = rs[0]["free_residual"]
-        steps = {"deep": "dt 0.5, 150 / 50"}.get(v) or f"dt 1.0, {v[4:].replace('-', ' / ')}"
         ok = "both" if secs <= 180 and res_ <= 1e-2 else "time" if secs <= 180 else "residual" if res_ <= 1e-2 else "neither"
-        out.append(f"| {v} | jacobi {steps} | {', '.join(f'{e:.0f}' for e in eps)} | {secs:.0f} s | {res_:.1e} | {ok} |")
+        out.append(f"| {v} | {rs[0]['steps']} | {', '.join(f'{e:.0f}' for e in eps)} | {secs:.0f} s | {res_:.1e} | {ok} |")
+    return "\n".join(out)
+
+
+def preset_epochs(name="deep-cosine-wd-40"):
+    """Full epochs of the deep preset's runs (configs/<name>.toml, the preset's file): the threads
+    of each process start (log.txt), training seconds per epoch and the free-phase residual,
+    mean and worst over the epochs done (metrics.jsonl)."""
+    out = ["| run | threads (per process start) | epochs | training s per epoch: mean, max | mean free residual: mean, max over epochs |",
+           "|---|---|---|---|---|"]
+    for d in sorted(res.glob(f"mnist/{name}-s*/metrics.jsonl")):
+        ms = [json.loads(l) for l in d.read_text().splitlines() if l.strip()]
+        threads = re.findall(r"(\d+) thread\(s\)", (d.parent / "log.txt").read_text())
+        secs, resid = [m["train_seconds"] for m in ms], [m["free_residual"] for m in ms]
+        out.append(f"| {d.parent.name} | {', '.join(threads)} | {len(ms)} | {sum(secs) / len(secs):.0f} s, {max(secs):.0f} s | "
+                   f"{sum(resid) / len(resid):.1e}, {max(resid):.1e} |")
     return "\n".join(out)
 
 
@@ -255,7 +269,7 @@ def seeds(name):
 sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers, "fast4_levers": fast4_levers,
             "hopfield_levers": hopfield_levers, "hopfield_depth_probe": hopfield_depth_probe,
             "depth_sweep": depth_sweep, "depth_sweep_hopfield": lambda: depth_sweep("depth-short-hopfield"),
-            "epoch_speed": epoch_speed,
+            "epoch_speed": epoch_speed, "preset_epochs": preset_epochs,
             "eval_convergence": eval_convergence, "deep_runs": deep_runs,
             "optimizer_residuals": optimizer_residuals,
             "deep_seeds": deep_seeds,

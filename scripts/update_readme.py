@@ -67,30 +67,40 @@ def hopfield_redblack_sentence():
             f"(`configs/hopfield-1024-redblack.toml`) reached {hs} test error over seeds {seeds}.")
 
 
+def where(r):
+    """Where a finished run trained: the GPU its log's first line names, or this CPU."""
+    first = (res / "mnist" / f"{r['name']}-s{r['seed']}" / "log.txt").read_text().splitlines()[0]
+    gpu = re.search(r"cuda \((.*?)\)", first)
+    return f"seed {r['seed']} on {'an ' + gpu[1] + ' with `--device cuda`' if gpu else 'this CPU'}"
+
+
+def seeds_phrase(rs):
+    s, seeds = mean_std(rs)
+    return f"{s} (seed{'s' if len(rs) > 1 else ''} {seeds})"
+
+
 def deep_sentence():
-    """The deep preset's finished runs, each with where it ran (its log's first line)."""
-    d = runs("deep")
-    if not d:
-        return ""
-    ds, dseeds = mean_std(d)
-    where = []
-    for r in sorted(d, key=lambda r: r["seed"]):
-        first = (res / "mnist" / f"deep-s{r['seed']}" / "log.txt").read_text().splitlines()[0]
-        gpu = re.search(r"cuda \((.*?)\)", first)
-        where.append(f"seed {r['seed']} on {'an ' + gpu[1] + ' with `--device cuda`' if gpu else 'this CPU'}")
-    out = (f" With three hidden layers (the `deep` preset, 784-512-512-512-10; {', '.join(where)}) "
-           f"the FHN network reached {ds} test error (seed{'s' if len(d) > 1 else ''} {dseeds})")
+    """The deep preset's finished runs (configs/deep-cosine-wd-40.toml, the preset's file), then
+    its first version's (run name `deep`, now configs/deep-v1.toml) and the other deep configs'."""
+    parts = []
+    d = runs("deep-cosine-wd-40")
+    if d:
+        parts.append(f"the FHN network reached **{seeds_phrase(d)}** test error (the `deep` preset, "
+                     f"`configs/deep-cosine-wd-40.toml`: cosine schedule over 40 epochs, weight decay "
+                     f"1e-4; on this CPU)")
+    v1 = runs("deep")
+    if v1:
+        parts.append(f"its first version (`configs/deep-v1.toml`; "
+                     f"{', '.join(where(r) for r in sorted(v1, key=lambda r: r['seed']))}) {seeds_phrase(v1)}")
     wd = runs("deep-cosine-wd")
     if wd:
-        ws, wseeds = mean_std(wd)
-        out += (f"; with a cosine schedule and weight decay (`configs/deep-cosine-wd.toml`, on this "
-                f"CPU) {ws} (seed{'s' if len(wd) > 1 else ''} {wseeds})")
+        parts.append(f"30 epochs with weight decay (`configs/deep-cosine-wd.toml`) {seeds_phrase(wd)}")
     hd = runs("hopfield-deep")
     if hd:
-        hs, hseeds = mean_std(hd)
-        out += (f"; the Hopfield network of the same shape (`configs/hopfield-deep.toml`) {hs} "
-                f"(seed{'s' if len(hd) > 1 else ''} {hseeds})")
-    return out + "."
+        parts.append(f"the Hopfield network of the same shape (`configs/hopfield-deep.toml`) {seeds_phrase(hd)}")
+    if not parts:
+        return ""
+    return " With three hidden layers (784-512-512-512-10) " + "; ".join(parts) + "."
 
 
 def sci(x, digits=1):
@@ -225,6 +235,7 @@ blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick
           "fast_levers": lambda: table("deep_tables.py", "fast_levers"),
           "fast4_levers": lambda: table("deep_tables.py", "fast4_levers"),
           "deep_epoch_speed": lambda: table("deep_tables.py", "epoch_speed"),
+          "deep_preset_epochs": lambda: table("deep_tables.py", "preset_epochs"),
           "hopfield_levers": lambda: table("deep_tables.py", "hopfield_levers"),
           "eval_convergence": lambda: table("deep_tables.py", "eval_convergence"),
           "deep_runs": lambda: table("deep_tables.py", "deep_runs"),

@@ -1,6 +1,6 @@
 //! The built-in presets (docs/TRAINING.md says what each is for).
 
-use super::config::{DataConfig, InitConfig, TrainConfig, TrainingConfig};
+use super::config::{DataConfig, InitConfig, Schedule, TrainConfig, TrainingConfig};
 use crate::error::{Error, Result};
 use crate::layered::{Kind, LayeredModel, Solver};
 use crate::model::FhnParams;
@@ -134,14 +134,21 @@ impl TrainConfig {
                         c.training.lrs = vec![0.02, 0.005];
                         c.training.bias_lr = 0.001;
                     }
-                    // Three hidden layers: a Jacobi step moves the nudge one layer, so the phases
-                    // are longer; learning rates fall 4× per layer toward the output.
+                    // Three hidden layers (configs/deep-cosine-wd-40.toml, docs/TRAINING.md): a
+                    // Jacobi step moves the nudge one layer, so the phases are longer, at step
+                    // 1.0; learning rates fall 4× per layer toward the output; weight decay 1e-4
+                    // and a cosine schedule over 40 epochs. configs/deep-v1.toml is the first
+                    // version (step 0.5, 150/50 steps, × 0.9 per epoch, no decay).
                     "deep" => {
                         c.model.widths = vec![784, 512, 512, 512, 10];
-                        c.training.free_steps = 150;
-                        c.training.nudge_steps = 50;
-                        c.training.eval_steps = 150;
+                        c.training.epochs = 40;
+                        c.training.dt = 1.0;
+                        c.training.free_steps = 100;
+                        c.training.nudge_steps = 35;
+                        c.training.eval_steps = 100;
                         c.training.lrs = vec![0.2, 0.05, 0.0125, 0.003125];
+                        c.training.lr_schedule = Schedule::Cosine;
+                        c.training.weight_decay = 1e-4;
                     }
                     "tiny" => {
                         c.model.widths = vec![784, 32, 10];
