@@ -74,6 +74,12 @@ def where(r):
     return f"seed {r['seed']} on {'an ' + gpu[1] + ' with `--device cuda`' if gpu else 'this CPU'}"
 
 
+def places(rs):
+    """Where a configuration's runs trained: "on this CPU" when all did, else each seed's place."""
+    each = [where(r) for r in sorted(rs, key=lambda r: r["seed"])]
+    return "on this CPU" if all(w.endswith("this CPU") for w in each) else ", ".join(each)
+
+
 def seeds_phrase(rs):
     s, seeds = mean_std(rs)
     return f"{s} (seed{'s' if len(rs) > 1 else ''} {seeds})"
@@ -87,14 +93,13 @@ def deep_sentence():
     if d:
         parts.append(f"the FHN network reached **{seeds_phrase(d)}** test error (the `deep` preset, "
                      f"`configs/deep-cosine-wd-40.toml`: cosine schedule over 40 epochs, weight decay "
-                     f"1e-4; on this CPU)")
+                     f"1e-4; {places(d)})")
     v1 = runs("deep")
     if v1:
-        parts.append(f"its first version (`configs/deep-v1.toml`; "
-                     f"{', '.join(where(r) for r in sorted(v1, key=lambda r: r['seed']))}) {seeds_phrase(v1)}")
+        parts.append(f"its first version (`configs/deep-v1.toml`; {places(v1)}) {seeds_phrase(v1)}")
     wd = runs("deep-cosine-wd")
     if wd:
-        parts.append(f"30 epochs with weight decay (`configs/deep-cosine-wd.toml`) {seeds_phrase(wd)}")
+        parts.append(f"30 epochs with weight decay (`configs/deep-cosine-wd.toml`, {places(wd)}) {seeds_phrase(wd)}")
     hd = runs("hopfield-deep")
     if hd:
         parts.append(f"the Hopfield network of the same shape (`configs/hopfield-deep.toml`) {seeds_phrase(hd)}")
