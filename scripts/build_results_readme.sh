@@ -15,8 +15,8 @@ where the "ran on" column or the GPU section names a GPU.
 
 Run folders under `results/mnist/` (copied from `runs/`: config.toml, log.txt, metrics.jsonl,
 results.json, curves.png). Reproduce with `fhn train --preset NAME --seed S --threads 1`.
-The paper preset ran to its 30 epochs (epochs 1–6 with one thread, later epochs with two —
-its log.txt records each start). `hopfield-1024` is `fhn train --config configs/hopfield-1024.toml
+The paper preset ran to its 30 epochs (epochs 1–6 and 14–30 with one thread, 7–13 with
+two — its log.txt records each start). `hopfield-1024` is `fhn train --config configs/hopfield-1024.toml
 --threads 1` (the 784-1024-10 Hopfield baseline of issue 11), `hopfield-1024-momentum` the same
 with `configs/hopfield-1024-momentum.toml` (momentum 0.9, learning rates / 10, cosine schedule),
 `hopfield-1024-redblack` with `configs/hopfield-1024-redblack.toml` (exact red-black sweeps,
@@ -24,7 +24,7 @@ learning rates × 4, weight decay). `deep` (deep-s1, deep-s2) is the first versi
 the `deep` preset, now `configs/deep-v1.toml`; `deep-cosine-wd-40` is
 `configs/deep-cosine-wd-40.toml`, which the `deep` preset now equals (a test checks it);
 `deep-dt1`, `deep-halving`, `deep-cosine`, `deep-cosine-wd`, `deep-cosine-wd-mom`,
-`deep-cosine-adam`, `deep-wd3e-4` and `deep-leak1.5` are the configs of those names in `configs/` (docs/TRAINING.md, deep
+`deep-cosine-adam`, `deep-wd3e-4`, `deep-leak1.5` and `deep-shift1` are the configs of those names in `configs/` (docs/TRAINING.md, deep
 networks); `hopfield-deep` is
 `configs/hopfield-deep.toml`, 784-512×3-10 Hopfield with small initial weights and β = 0.2
 (docs/DEPTH.md); unfinished runs show the epochs done so far.

@@ -203,7 +203,7 @@ def eval_convergence():
     return "\n".join(out)
 
 
-DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "deep-cosine-wd-40-s1", "deep-cosine-wd-40-s2", "deep-cosine-wd-40-s3", "deep-wd3e-4-s1", "deep-leak1.5-s1", "hopfield-deep-s1"]
+DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "deep-cosine-wd-40-s1", "deep-cosine-wd-40-s2", "deep-cosine-wd-40-s3", "deep-wd3e-4-s1", "deep-leak1.5-s1", "deep-shift1-s1", "hopfield-deep-s1"]
 
 
 def deep_runs():

@@ -2,14 +2,15 @@
 """Markdown table of the MNIST runs under results/mnist/ (each a run folder copied from runs/):
 every number is read from the files `fhn train` wrote (results.json, config.toml, metrics.jsonl).
 Runs with the same configuration apart from the seed are also summarised as mean ± std."""
-import json, statistics, tomllib
+import json, re, statistics, tomllib
 from collections import defaultdict
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent / "results" / "mnist"
 # serde defaults of `training` fields (src/train/config.rs) that older config.toml files lack.
 TRAINING_DEFAULTS = {"tolerance": 0.0, "anderson_memory": 5, "probe_examples": 0, "estimator": "eqprop",
-                     "free_start": "zero", "lr_schedule": "exponential", "weight_decay": 0.0}
+                     "free_start": "zero", "lr_schedule": "exponential", "weight_decay": 0.0,
+                     "optimizer": "heavy-ball", "adam_betas": [0.9, 0.999], "adam_eps": 1e-8}
 rows, groups = [], defaultdict(list)
 for d in sorted(p for p in root.iterdir() if p.is_dir()):
     cfg = tomllib.loads((d / "config.toml").read_text())
@@ -26,21 +27,21 @@ for d in sorted(p for p in root.iterdir() if p.is_dir()):
                "train_seconds": secs, "examples_per_second": sum(m["examples_per_second"] * m["train_seconds"] for m in metrics) / secs,
                "threads": None}
     done = f"{res['epochs']}/{cfg['training']['epochs']}"
-    # Where it ran: the log's first line names the threads or the device (`fhn train --device`).
-    import re
-    m = re.search(r"examples, (.*?)(?:, starting after|$)", (d / "log.txt").read_text().splitlines()[0])
-    res["where"] = m[1] if m else "?"
+    # Where it ran: each start's line in the log names the threads or the device (`fhn train
+    # --device`); a run resumed elsewhere lists each change in order.
+    starts = re.findall(r"^run .*? examples, (.*?)(?:, starting after.*)?$", (d / "log.txt").read_text(), re.M)
+    res["where"] = " → ".join(w for i, w in enumerate(starts) if i == 0 or w != starts[i - 1]) or "?"
     widths = "-".join(map(str, cfg["model"]["widths"]))
     rows.append((d.name, cfg["name"], cfg["model"]["kind"], widths, cfg["seed"], done, res))
     # Seeds of one configuration: folders named <group>-s<seed> whose configs differ only in
     # the seed (reruns such as quick-s1-v2 are listed above but not pooled).
-    import re
     m = re.fullmatch(r"(.*)-s\d+", d.name)
     if m:
         # Fields added to the configuration later are absent from older runs' config.toml:
         # their defaults, so that such runs still pool with newer seeds.
         for k, v in TRAINING_DEFAULTS.items():
             cfg["training"].setdefault(k, v)
+        cfg["data"].setdefault("shift", 0)
         same = json.dumps({k: v for k, v in cfg.items() if k != "seed"}, sort_keys=True)
         groups[(m[1], widths, done, same)].append(res["test_error_at_best"])
 

@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+mod augment;
+pub use augment::draw_shift;
+
 /// Images (row-major 28×28 bytes) and labels.
 #[derive(Clone, Debug)]
 pub struct Split {

@@ -83,7 +83,12 @@ pub trait Device {
         m: &mut crate::layered::Grads<f32>,
     ) -> Result<()>;
     /// See [`Engine::start_epoch`].
-    fn start_epoch(&mut self, split: &crate::data::Split, order: &[usize]) -> Result<usize>;
+    fn start_epoch(
+        &mut self,
+        name: &str,
+        split: &crate::data::Split,
+        order: &[usize],
+    ) -> Result<usize>;
     /// See [`Engine::train_batches`].
     fn train_batches(&mut self, n: usize, lr_scale: f64) -> Result<()>;
     /// See [`Engine::batch_stats`].
@@ -114,8 +119,13 @@ impl<B: Backend> Device for Engine<B> {
     ) -> Result<()> {
         Engine::get(self, net, m)
     }
-    fn start_epoch(&mut self, split: &crate::data::Split, order: &[usize]) -> Result<usize> {
-        Engine::start_epoch(self, split, order)
+    fn start_epoch(
+        &mut self,
+        name: &str,
+        split: &crate::data::Split,
+        order: &[usize],
+    ) -> Result<usize> {
+        Engine::start_epoch(self, name, split, order)
     }
     fn train_batches(&mut self, n: usize, lr_scale: f64) -> Result<()> {
         Engine::train_batches(self, n, lr_scale)

@@ -24,6 +24,10 @@ pub struct DataConfig {
     pub eval_limit: usize,
     /// Input activators are `pixel / 255 · input_scale`.
     pub input_scale: f64,
+    /// Augmentation: each epoch translates every training image by up to `shift` pixels in
+    /// each direction (0 = none; validation and test images never move).
+    #[serde(default)]
+    pub shift: usize,
 }
 
 /// Optimiser and EqProp settings.

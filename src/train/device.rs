@@ -48,7 +48,10 @@ impl Trainer {
         order: &[usize],
     ) -> Result<EpochMetrics> {
         let bs = self.cfg.training.batch_size.min(self.data.train.len());
-        let batches = dev.start_epoch(&self.data.train, order)?;
+        let batches = match &self.epoch_train {
+            Some(shifted) => dev.start_epoch(&format!("train, epoch {epoch}"), shifted, order)?,
+            None => dev.start_epoch("train", &self.data.train, order)?,
+        };
         let start = Instant::now();
         let mut rows: Vec<BatchStats> = Vec::with_capacity(batches);
         let mut logged = 0;
@@ -124,7 +127,7 @@ impl Trainer {
         if batches == 0 {
             return Ok((0.0, flops));
         }
-        dev.start_epoch(&self.data.train, &order)?;
+        dev.start_epoch("train", &self.data.train, &order)?;
         let start = Instant::now();
         {
             dev.train_batches(batches, self.lr_scale)?;
@@ -141,7 +144,7 @@ impl Trainer {
                 "step_on: one batch of training.batch_size examples".into(),
             ));
         }
-        dev.start_epoch(&self.data.train, idx)?;
+        dev.start_epoch("train", &self.data.train, idx)?;
         dev.train_batches(1, self.lr_scale)?;
         dev.get(&mut self.net, &mut self.state.first)
     }

@@ -80,10 +80,19 @@ fn engine_steps_equal_the_sharded_trainer() {
 
 #[test]
 fn an_engine_epoch_has_the_sharded_trainers_metrics() {
+    for shift in [0, 1] {
+        engine_epochs_match(shift);
+    }
+}
+
+/// Two epochs on both; with `shift` > 0 each epoch's images differ, so an engine that kept the
+/// first epoch's upload would part from the CPU trainer in the second.
+fn engine_epochs_match(shift: usize) {
     let mut cfg = small_config();
     cfg.training.epochs = 2;
-    let mut cpu = trainer(&cfg, "eng-epoch-cpu", DeviceKind::Cpu);
-    let mut host = trainer(&cfg, "eng-epoch-host", DeviceKind::Host);
+    cfg.data.shift = shift;
+    let mut cpu = trainer(&cfg, &format!("eng-epoch-cpu-{shift}"), DeviceKind::Cpu);
+    let mut host = trainer(&cfg, &format!("eng-epoch-host-{shift}"), DeviceKind::Host);
     for _ in 0..2 {
         let (a, b) = (cpu.run_epoch().unwrap(), host.run_epoch().unwrap());
         assert_eq!(

@@ -6,6 +6,7 @@ use super::run_dir::summarise;
 use super::shards::Shards;
 use super::{checkpoint, optim, probe, reduce, EpochMetrics, Evaluation, Progress};
 use super::{RunSummary, Trainer};
+use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::layered::col;
 use checkpoint::Checkpoint;
@@ -28,6 +29,7 @@ impl Trainer {
                 .wrapping_add(epoch as u64),
         );
         order.shuffle(&mut rng);
+        self.epoch_train = self.shifted_train(epoch)?;
         if self.device.is_some() {
             return self.run_epoch_device(epoch, &order);
         }
@@ -104,6 +106,20 @@ impl Trainer {
         Ok(m)
     }
 
+    /// The training images of `epoch` translated by up to `data.shift` pixels, drawn from the
+    /// seed and the epoch alone (None: no shift).
+    pub(super) fn shifted_train(&self, epoch: usize) -> Result<Option<Split>> {
+        let max = self.cfg.data.shift;
+        let seed = (self.cfg.seed ^ 0x5348_4946_5453).wrapping_mul(1_000_033);
+        (max > 0)
+            .then(|| {
+                self.data
+                    .train
+                    .shifted(max, seed.wrapping_add(epoch as u64))
+            })
+            .transpose()
+    }
+
     /// The persistent free states for the next epoch. An epoch that stopped early (an error,
     /// an observer's stop) kept them: they come back from the last epoch's file (or zero).
     fn take_free_states(&mut self) -> Result<Option<super::warm::FreeStates>> {
@@ -122,7 +138,7 @@ impl Trainer {
 
     /// The free-phase evaluation on the validation (or test) split, each process evaluating
     /// its part of every batch.
-    fn evaluate_split(&mut self, test: bool) -> Result<Evaluation> {
+    pub(super) fn evaluate_split(&mut self, test: bool) -> Result<Evaluation> {
         let (rank, ranks) = self.reducer.place();
         let split = if test {
             &self.data.test
@@ -193,6 +209,7 @@ impl Trainer {
     /// Runs `batches` training steps on the first examples (no evaluation, no checkpoint) and
     /// returns (seconds, FLOPs per example): the benchmark's unit of work.
     pub fn time_steps(&mut self, batches: usize) -> Result<(f64, f64)> {
+        self.epoch_train = None; // outside an epoch the images are unshifted
         if self.device.is_some() {
             return self.time_steps_device(batches);
         }
@@ -216,6 +233,7 @@ impl Trainer {
     /// One training step on examples `idx` of the training split; returns the clamped input
     /// and the targets it used (n_0 × B, n_L × B), for cross-checks with other implementations.
     pub fn step_on(&mut self, idx: &[usize]) -> Result<(Mat<f32>, Mat<f32>)> {
+        self.epoch_train = None; // outside an epoch the images are unshifted
         let mut sh = Shards::new(&self.net, idx.len(), self.threads);
         sh.load(&self.cfg, &self.data.train, idx);
         if self.device.is_some() {

@@ -41,7 +41,7 @@ pub mod warm;
 #[cfg(test)]
 mod warm_tests;
 
-use crate::data::Dataset;
+use crate::data::{Dataset, Split};
 use crate::error::{Error, Result};
 use crate::layered::{Grads, LayeredNet};
 use config::TrainConfig;
@@ -85,6 +85,8 @@ pub struct Trainer {
     lock: Option<RunLock>,
     /// Each training example's last free state (`training.free_start = "persistent"`).
     free_states: Option<warm::FreeStates>,
+    /// The running epoch's translated training images (`data.shift` > 0; None: unshifted).
+    epoch_train: Option<Split>,
 }
 
 impl Trainer {
@@ -171,6 +173,10 @@ impl Trainer {
             .fold(f64::INFINITY, f64::min);
         let optimizer = optim::from_config(&cfg.training);
         let (free_states, note) = warm::open(&cfg, dir, epoch, data.train.len())?;
+        if cfg.data.shift > 0 {
+            // Images that cannot take the shift are an error now, not at the first epoch.
+            data.train.slice(0..0).shifted(cfg.data.shift, 0)?;
+        }
         let mut trainer = Self {
             optimizer,
             cfg,
@@ -192,6 +198,7 @@ impl Trainer {
             device: None,
             lock: Some(lock),
             free_states,
+            epoch_train: None,
         };
         if let Some(note) = note {
             trainer.log(&note)?;
@@ -227,6 +234,7 @@ impl Trainer {
             device: None,
             lock: None,
             free_states: None,
+            epoch_train: None,
         })
     }
 
@@ -363,7 +371,8 @@ impl Trainer {
     ) -> Result<BatchStats> {
         let (net, cfg) = (&self.net, &self.cfg);
         let mine = self.my_part(idx);
-        let local = est.estimate(net, cfg, &self.data.train, mine, &mut self.grads);
+        let split = self.epoch_train.as_ref().unwrap_or(&self.data.train);
+        let local = est.estimate(net, cfg, split, mine, &mut self.grads);
         let stats = self.reducer.reduce(local, &mut self.grads)?;
         self.optimizer.step(
             &mut self.net,

@@ -33,6 +33,7 @@ impl TrainConfig {
             train_limit: 0,
             eval_limit: 0,
             input_scale: 1.0,
+            shift: 0,
         };
         let paper_training = TrainingConfig {
             epochs: 30,

@@ -1,5 +1,5 @@
-//! Tests of a run as a whole: bit-identical resume with momentum, the momentum buffer in the
-//! checkpoint, data that must fit the model, one writer per run folder, evaluation counts.
+//! Tests of a run as a whole: bit-identical resume with momentum, Adam and shifted images, the
+//! momentum buffer in the checkpoint, data that must fit the model, one writer per run folder, evaluation counts.
 
 use super::config::TrainConfig;
 use super::tests::{scratch, small_config, synthetic_data};
@@ -34,6 +34,36 @@ fn resume_with_momentum_is_bit_identical_to_an_uninterrupted_run() {
 #[test]
 fn resume_with_adam_is_bit_identical_to_an_uninterrupted_run() {
     resume_is_bit_identical(adam_config(), "adam");
+}
+
+#[test]
+fn shifted_images_change_training_not_evaluation_and_resume_bit_identically() {
+    let mut shifted = momentum_config();
+    shifted.data.shift = 1;
+    resume_is_bit_identical(shifted.clone(), "shift");
+    let costs = |cfg: &TrainConfig, name: &str| {
+        let mut t =
+            Trainer::with_data(cfg.clone(), synthetic_data(16, 3), &scratch(name), false, 1)
+                .unwrap();
+        let m = t.run_epoch().unwrap();
+        (t, m.train_cost, m.val_cost)
+    };
+    let (t, train, val) = costs(&shifted, "shift-costs");
+    let (mut plain, plain_train, _) = costs(&momentum_config(), "plain-costs");
+    assert_ne!(
+        train, plain_train,
+        "the shift must change the training images"
+    );
+    // Each epoch draws new shifts; the same epoch always the same ones.
+    let images = |e: usize| t.shifted_train(e).unwrap().expect("shifted").images;
+    assert!(images(1) == images(1) && images(1) != images(2) && images(1) != t.data.train.images);
+    // Validation images never move: the shifted run's weights score the same without a shift.
+    plain.net = t.net.clone();
+    assert_eq!(plain.evaluate_split(false).unwrap().cost, val);
+    // A shift the 4×4 images cannot take is refused before training.
+    let mut far = momentum_config();
+    far.data.shift = 4;
+    assert!(Trainer::with_data(far, synthetic_data(16, 3), &scratch("far"), false, 1).is_err());
 }
 
 fn resume_is_bit_identical(cfg: TrainConfig, name: &str) {

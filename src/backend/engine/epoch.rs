@@ -9,9 +9,10 @@ use crate::error::{Error, Result};
 use crate::train::Evaluation;
 
 impl<B: Backend> Engine<B> {
-    /// Starts an epoch on `split` in `order` (uploads the split once); returns the number of
-    /// full batches.
-    pub fn start_epoch(&mut self, split: &Split, order: &[usize]) -> Result<usize> {
+    /// Starts an epoch on `split` in `order`; returns the number of full batches. The split is
+    /// uploaded when its `name` (or length) differs from the last epoch's: a split with other
+    /// images (the epoch's translated images, `data.shift`) needs another name.
+    pub fn start_epoch(&mut self, name: &str, split: &Split, order: &[usize]) -> Result<usize> {
         let bs = self.cfg.training.batch_size.min(split.len()).max(1);
         let batches = order.len() / bs;
         let fits = self.train.as_ref().is_some_and(|p| {
@@ -24,7 +25,7 @@ impl<B: Backend> Engine<B> {
         }
         let scale = (self.cfg.data.input_scale / 255.0) as f32;
         let p = self.train.as_mut().expect("just set");
-        load_split(&*self.be, p, "train", split, scale, &order[..batches * bs])?;
+        load_split(&*self.be, p, name, split, scale, &order[..batches * bs])?;
         Ok(batches)
     }
 
