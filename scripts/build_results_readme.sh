@@ -24,7 +24,7 @@ learning rates × 4, weight decay). `deep` (deep-s1, deep-s2) is the first versi
 the `deep` preset, now `configs/deep-v1.toml`; `deep-cosine-wd-40` is
 `configs/deep-cosine-wd-40.toml`, which the `deep` preset now equals (a test checks it);
 `deep-dt1`, `deep-halving`, `deep-cosine`, `deep-cosine-wd`, `deep-cosine-wd-mom`,
-`deep-cosine-adam`, `deep-wd3e-4`, `deep-leak1.5` and `deep-shift1` are the configs of those names in `configs/` (docs/TRAINING.md, deep
+`deep-cosine-adam`, `deep-wd3e-4`, `deep-leak1.5`, `deep-shift1` and `deep-tol5e-3` are the configs of those names in `configs/` (docs/TRAINING.md, deep
 networks); `hopfield-deep` is
 `configs/hopfield-deep.toml`, 784-512×3-10 Hopfield with small initial weights and β = 0.2
 (docs/DEPTH.md); unfinished runs show the epochs done so far.
@@ -86,6 +86,15 @@ evaluation excluded, with whatever else ran on the machine; seeds 1–2 ran side
 
 TXT
 python3 scripts/deep_tables.py preset_epochs
+cat <<'TXT'
+
+At trained weights (`PAUSE=<pid…> scripts/deep_residual_speed.sh`: each variant resumes
+deep-cosine-wd-40-s1's best checkpoint for a last epoch on 3 200 images, 2 threads, 2
+interleaved rounds; the tolerance stops each phase of a shard once ‖∂Φ/∂s‖∞ ≤ tol), table by
+`scripts/deep_tables.py residual_speed`:
+
+TXT
+python3 scripts/deep_tables.py residual_speed
 cat <<'TXT'
 
 ## Speed (`cargo bench --bench train_step`)

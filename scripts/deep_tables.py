@@ -178,6 +178,24 @@ def epoch_speed():
     return "\n".join(out)
 
 
+def residual_speed():
+    """`scripts/deep_residual_speed.sh`: the preset's variants at trained weights (a resumed last
+    epoch on 3 200 images, 2 threads): speed per round, implied epoch time, residual, steps."""
+    rows = [json.loads(l) for l in (res / "bench/deep_residual_speed.jsonl").read_text().splitlines() if l.strip()]
+    out = [f"At `{rows[0]['checkpoint']}` (epoch {rows[0]['epoch'] - 1}):", "",
+           "| variant | solver, max free / nudge steps, tolerance | steps per update (all phases) | examples/s (2 threads), per round "
+           "| one 50 000-image epoch, training only (mean speed) | free residual | goals: ≤ 180 s, ≤ 1e-2 |",
+           "|---|---|---|---|---|---|---|"]
+    for v in dict.fromkeys(r["variant"] for r in rows):
+        rs = [r for r in rows if r["variant"] == v]
+        eps = [r["examples_per_second"] for r in rs]
+        secs = 50000 * len(eps) / sum(eps)
+        res_ = rs[0]["free_residual"]
+        ok = "both" if secs <= 180 and res_ <= 1e-2 else "time" if secs <= 180 else "residual" if res_ <= 1e-2 else "neither"
+        out.append(f"| {v} | {rs[0]['steps']} | {rs[0]['relax_steps']:.1f} | {', '.join(f'{e:.0f}' for e in eps)} | {secs:.0f} s | {res_:.1e} | {ok} |")
+    return "\n".join(out)
+
+
 def preset_epochs(name="deep-cosine-wd-40"):
     """Full epochs of the deep preset's runs (configs/<name>.toml, the preset's file): the threads
     of each process start (log.txt), training seconds per epoch and the free-phase residual,
@@ -203,7 +221,7 @@ def eval_convergence():
     return "\n".join(out)
 
 
-DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "deep-cosine-wd-40-s1", "deep-cosine-wd-40-s2", "deep-cosine-wd-40-s3", "deep-wd3e-4-s1", "deep-leak1.5-s1", "deep-shift1-s1", "hopfield-deep-s1"]
+DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "deep-cosine-wd-40-s1", "deep-cosine-wd-40-s2", "deep-cosine-wd-40-s3", "deep-wd3e-4-s1", "deep-leak1.5-s1", "deep-shift1-s1", "deep-tol5e-3-s1", "hopfield-deep-s1"]
 
 
 def deep_runs():
@@ -269,7 +287,7 @@ def seeds(name):
 sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers": fast_levers, "fast4_levers": fast4_levers,
             "hopfield_levers": hopfield_levers, "hopfield_depth_probe": hopfield_depth_probe,
             "depth_sweep": depth_sweep, "depth_sweep_hopfield": lambda: depth_sweep("depth-short-hopfield"),
-            "epoch_speed": epoch_speed, "preset_epochs": preset_epochs,
+            "epoch_speed": epoch_speed, "residual_speed": residual_speed, "preset_epochs": preset_epochs,
             "eval_convergence": eval_convergence, "deep_runs": deep_runs,
             "optimizer_residuals": optimizer_residuals,
             "deep_seeds": deep_seeds,

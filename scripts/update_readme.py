@@ -241,6 +241,7 @@ blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick
           "fast4_levers": lambda: table("deep_tables.py", "fast4_levers"),
           "deep_epoch_speed": lambda: table("deep_tables.py", "epoch_speed"),
           "deep_preset_epochs": lambda: table("deep_tables.py", "preset_epochs"),
+          "deep_residual_speed": lambda: table("deep_tables.py", "residual_speed"),
           "hopfield_levers": lambda: table("deep_tables.py", "hopfield_levers"),
           "eval_convergence": lambda: table("deep_tables.py", "eval_convergence"),
           "deep_runs": lambda: table("deep_tables.py", "deep_runs"),
