@@ -90,8 +90,10 @@ cat <<'TXT'
 
 At trained weights (`PAUSE=<pid…> scripts/deep_residual_speed.sh`: each variant resumes
 deep-cosine-wd-40-s1's best checkpoint for a last epoch on 3 200 images, 2 threads, 2
-interleaved rounds; the tolerance stops each phase of a shard once ‖∂Φ/∂s‖∞ ≤ tol), table by
-`scripts/deep_tables.py residual_speed`:
+interleaved rounds; the tolerance stops each phase of a shard once ‖∂Φ/∂s‖∞ ≤ tol, so its
+steps depend on the thread count; the engine of `--device` runs fixed steps only), table by
+`scripts/deep_tables.py residual_speed`. These images are harder than the average: the run's own
+epoch 40 from the same weights over all 50 000 images ended at 8.7e-3 (docs/TRAINING.md).
 
 TXT
 python3 scripts/deep_tables.py residual_speed

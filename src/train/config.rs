@@ -286,6 +286,15 @@ impl TrainConfig {
                 w.last().unwrap()
             )));
         }
+        if self.data.shift > 0 {
+            // Only square images of more than `shift` pixels a side can take the shift.
+            if let Err(e) = d.train.slice(0..0).shifted(self.data.shift, 0) {
+                return Err(Error::Invalid(format!(
+                    "data.shift = {}: {e}",
+                    self.data.shift
+                )));
+            }
+        }
         Ok(())
     }
 

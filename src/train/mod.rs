@@ -173,10 +173,6 @@ impl Trainer {
             .fold(f64::INFINITY, f64::min);
         let optimizer = optim::from_config(&cfg.training);
         let (free_states, note) = warm::open(&cfg, dir, epoch, data.train.len())?;
-        if cfg.data.shift > 0 {
-            // Images that cannot take the shift are an error now, not at the first epoch.
-            data.train.slice(0..0).shifted(cfg.data.shift, 0)?;
-        }
         let mut trainer = Self {
             optimizer,
             cfg,

@@ -63,7 +63,10 @@ fn shifted_images_change_training_not_evaluation_and_resume_bit_identically() {
     // A shift the 4×4 images cannot take is refused before training.
     let mut far = momentum_config();
     far.data.shift = 4;
-    assert!(Trainer::with_data(far, synthetic_data(16, 3), &scratch("far"), false, 1).is_err());
+    let Err(e) = Trainer::with_data(far, synthetic_data(16, 3), &scratch("far"), false, 1) else {
+        panic!("a shift of 4 on 4×4 images is refused")
+    };
+    assert!(e.to_string().contains("data.shift = 4"), "{e}");
 }
 
 fn resume_is_bit_identical(cfg: TrainConfig, name: &str) {

@@ -25,6 +25,10 @@ impl<B: Backend> Engine<B> {
         }
         let scale = (self.cfg.data.input_scale / 255.0) as f32;
         let p = self.train.as_mut().expect("just set");
+        if p.split.as_ref() != Some(&(name.to_string(), split.len())) {
+            // Other images go to new buffers: a recorded epoch would replay on the old ones.
+            self.graph = None;
+        }
         load_split(&*self.be, p, name, split, scale, &order[..batches * bs])?;
         Ok(batches)
     }
