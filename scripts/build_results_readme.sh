@@ -24,7 +24,7 @@ learning rates × 4, weight decay). `deep` (deep-s1, deep-s2) is the first versi
 the `deep` preset, now `configs/deep-v1.toml`; `deep-cosine-wd-40` is
 `configs/deep-cosine-wd-40.toml`, which the `deep` preset now equals (a test checks it);
 `deep-dt1`, `deep-halving`, `deep-cosine`, `deep-cosine-wd`, `deep-cosine-wd-mom`,
-`deep-cosine-adam`, `deep-wd3e-4`, `deep-leak1.5`, `deep-shift1` and `deep-tol5e-3` are the configs of those names in `configs/` (docs/TRAINING.md, deep
+`deep-cosine-adam`, `deep-wd3e-4`, `deep-leak1.5`, `deep-shift1`, `deep-tol5e-3` and `deep-free-tol5e-3` are the configs of those names in `configs/` (docs/TRAINING.md, deep
 networks); `hopfield-deep` is
 `configs/hopfield-deep.toml`, 784-512×3-10 Hopfield with small initial weights and β = 0.2
 (docs/DEPTH.md); unfinished runs show the epochs done so far.

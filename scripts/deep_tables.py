@@ -224,7 +224,7 @@ def eval_convergence():
     return "\n".join(out)
 
 
-DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "deep-cosine-wd-40-s1", "deep-cosine-wd-40-s2", "deep-cosine-wd-40-s3", "deep-wd3e-4-s1", "deep-leak1.5-s1", "deep-shift1-s1", "deep-tol5e-3-s1", "hopfield-deep-s1"]
+DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "deep-cosine-wd-40-s1", "deep-cosine-wd-40-s2", "deep-cosine-wd-40-s3", "deep-wd3e-4-s1", "deep-leak1.5-s1", "deep-shift1-s1", "deep-shift1-s2", "deep-shift1-s3", "deep-tol5e-3-s1", "deep-free-tol5e-3-s1", "hopfield-deep-s1"]
 
 
 def deep_runs():
@@ -266,7 +266,7 @@ def optimizer_residuals():
 def deep_seeds():
     """Each finished seed of the 3-hidden-layer configurations run over several seeds
     (`seeds`), one table per configuration."""
-    names = ["deep-cosine-wd", "deep-cosine-wd-40", "deep-cosine-wd-mom", "hopfield-deep"]
+    names = ["deep-cosine-wd", "deep-cosine-wd-40", "deep-cosine-wd-mom", "deep-shift1", "hopfield-deep"]
     return "\n\n".join(f"`configs/{n}.toml`:\n\n" + seeds(n) for n in names
                         if any(res.glob(f"mnist/{n}-s*/results.json")))
 

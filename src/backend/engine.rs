@@ -75,7 +75,7 @@ pub struct Engine<B: Backend> {
 
 impl<B: Backend> Engine<B> {
     /// Copies `net` and its momentum into the backend. Supports FHN networks with the Euler
-    /// or Jacobi solver and fixed step counts (tolerance 0).
+    /// or Jacobi solver and fixed step counts (tolerance and nudge tolerance 0).
     pub fn new(
         be: Arc<B>,
         cfg: &TrainConfig,
@@ -86,14 +86,16 @@ impl<B: Backend> Engine<B> {
         if cfg.model.kind != Kind::Fhn
             || !matches!(t.solver, Solver::Euler | Solver::Jacobi)
             || t.tolerance != 0.0
+            || t.nudge_tol() != 0.0
             || t.free_start != crate::train::config::FreeStart::Zero
         {
             return Err(Error::Invalid(format!(
-                "{} runs kind = \"fhn\" with solver euler or jacobi, tolerance 0 and free_start zero (got {:?}, {:?}, {}, {:?})",
+                "{} runs kind = \"fhn\" with solver euler or jacobi, tolerance 0 and free_start zero (got {:?}, {:?}, tolerance {} / nudged {}, {:?})",
                 be.describe(),
                 cfg.model.kind,
                 t.solver,
                 t.tolerance,
+                t.nudge_tol(),
                 t.free_start
             )));
         }

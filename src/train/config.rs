@@ -90,6 +90,11 @@ pub struct TrainingConfig {
     /// counts are then maxima).
     #[serde(default)]
     pub tolerance: f64,
+    /// Tolerance of the nudged phases; unset = `tolerance`. `0` runs them for all `nudge_steps`
+    /// while the free phase stops at `tolerance` (a nudged phase starts from the free state,
+    /// near its own equilibrium, so an absolute tolerance can stop it early).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nudge_tolerance: Option<f64>,
     /// History length m of `solver = "anderson"`.
     #[serde(default = "default_anderson_memory")]
     pub anderson_memory: usize,
@@ -120,6 +125,11 @@ pub enum Schedule {
 }
 
 impl TrainingConfig {
+    /// The nudged phases' tolerance: `nudge_tolerance`, else `tolerance`.
+    pub fn nudge_tol(&self) -> f64 {
+        self.nudge_tolerance.unwrap_or(self.tolerance)
+    }
+
     /// The learning-rate scale for the epoch after `done` completed ones, given the scale
     /// `current` of the last one.
     pub fn lr_scale_after(&self, done: usize, current: f64) -> f64 {
@@ -346,8 +356,11 @@ impl TrainConfig {
         if nums.iter().chain(&t.lrs).any(|x| !x.is_finite()) {
             return bad("every number in the configuration must be finite".into());
         }
-        if t.tolerance.is_nan() || t.tolerance < 0.0 {
-            return bad("tolerance must be ≥ 0".into());
+        if [t.tolerance, t.nudge_tol()]
+            .iter()
+            .any(|x| x.is_nan() || *x < 0.0)
+        {
+            return bad("tolerance and nudge_tolerance must be ≥ 0".into());
         }
         if t.dt <= 0.0 || t.beta == 0.0 || t.cost_scale <= 0.0 {
             return bad("dt, beta and cost_scale must be non-zero (dt, cost_scale > 0)".into());

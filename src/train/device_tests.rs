@@ -125,6 +125,15 @@ fn the_engine_refuses_what_it_does_not_run() {
         panic!("anderson is refused")
     };
     assert!(e.to_string().contains("euler or jacobi"), "{e}");
+    // Fixed step counts only: a tolerance of the nudged phases alone is refused too.
+    let mut tol = small_config();
+    tol.training.nudge_tolerance = Some(1e-3);
+    let mut t =
+        Trainer::with_data(tol, synthetic_data(16, 3), &scratch("eng-tol"), false, 1).unwrap();
+    let Err(e) = t.use_device(DeviceKind::Host) else {
+        panic!("a nudge tolerance is refused")
+    };
+    assert!(e.to_string().contains("tolerance 0"), "{e}");
     // Adam is the CPU trainer's: the engine refuses it and the trainer stays on the CPU.
     let mut adam = small_config();
     adam.training.optimizer = super::config::OptimizerKind::Adam;

@@ -212,6 +212,27 @@ fn the_data_must_fit_the_model() {
     }
 }
 
+/// The free phase stops at `tolerance`, the nudged phases at `nudge_tolerance` (unset: the
+/// same): a tolerance of 1e9 holds before the first step, 0 runs every step.
+#[test]
+fn nudged_phases_stop_at_their_own_tolerance() {
+    let steps = |tol: f64, nudge_tol: Option<f64>| {
+        let mut cfg = small_config();
+        cfg.training.tolerance = tol;
+        cfg.training.nudge_tolerance = nudge_tol;
+        let dir = scratch("nudge-tol");
+        let mut t = Trainer::with_data(cfg, synthetic_data(16, 3), &dir, false, 1).unwrap();
+        let m = t.run_epoch().unwrap();
+        drop(t);
+        std::fs::remove_dir_all(dir).unwrap();
+        m.relax_steps
+    };
+    let tr = small_config().training;
+    assert_eq!(steps(1e9, None), 0.0);
+    assert_eq!(steps(1e9, Some(0.0)), (2 * tr.nudge_steps) as f64);
+    assert_eq!(steps(0.0, Some(1e9)), tr.free_steps as f64);
+}
+
 #[test]
 fn a_run_folder_has_one_writer_and_a_new_run_never_overwrites_one() {
     let cfg = small_config();

@@ -161,7 +161,7 @@ impl Phases {
                     nudge: Some(nudge),
                     dt,
                     max_steps: n,
-                    tol: t.tolerance,
+                    tol: t.nudge_tol(),
                     solver: t.solver,
                 },
                 Par::Seq,
