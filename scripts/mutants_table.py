@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Fills the `mutants`, `issue_mutations`, `redblack_mutations`, `adam_mutations` and
-`engine_decay_mutations` blocks of docs/TESTING.md from
+"""Fills the `mutants`, `issue_mutations`, `redblack_mutations`, `adam_mutations`,
+`engine_decay_mutations`, `shift_mutations` and `nudge_tolerance_mutations` blocks of docs/TESTING.md from
 results/testing/mutants/<run>/ (outcomes.json and mutants.json as cargo-mutants wrote them, and
 a NOTE.md saying what the run was), results/testing/issue_mutations.txt and
-results/testing/redblack_mutations.txt, adam_mutations.txt and engine_decay_mutations.txt."""
+results/testing/redblack_mutations.txt, adam_mutations.txt, engine_decay_mutations.txt,
+shift_mutations.txt and nudge_tolerance_mutations.txt."""
 import json, re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -53,7 +54,8 @@ text = "\n\n".join(run_table(d) for d in runs)
 doc = root / "docs" / "TESTING.md"
 s = doc.read_text()
 s = re.sub(r"(<!-- generated:mutants -->\n).*?(<!-- /generated -->)", lambda m: m[1] + text + "\n" + m[2], s, flags=re.S)
-for block in ["issue_mutations", "redblack_mutations", "adam_mutations", "engine_decay_mutations"]:  # scripts/issue_mutations.sh
+for block in ["issue_mutations", "redblack_mutations", "adam_mutations", "engine_decay_mutations", "shift_mutations",
+              "nudge_tolerance_mutations"]:  # scripts/issue_mutations.sh
     f = root / "results" / "testing" / f"{block}.txt"
     if f.exists():
         body = "\n".join(f"- {l}" if i else l for i, l in enumerate(f.read_text().strip().splitlines()))
