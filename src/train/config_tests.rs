@@ -120,8 +120,8 @@ fn bad_configs_are_rejected_with_a_location() {
     assert!(r.validate().is_ok());
     r.model.inhibitor_coupling = true;
     assert!(r.validate().unwrap_err().to_string().contains("redblack"));
-    // The nudged phases' tolerance: absent from a config that leaves it unset (so older
-    // run folders resume), written when set, and checked like `tolerance`.
+    // The nudged phases' tolerance: absent from a config that leaves it unset (such configs
+    // are written as before), written when set, and checked like `tolerance`.
     let mut n = TrainConfig::preset("quick").unwrap();
     assert!(!n.to_toml().contains("nudge_tolerance"));
     n.training.nudge_tolerance = Some(0.0);
