@@ -263,6 +263,26 @@ def optimizer_residuals():
     return "\n".join(out)
 
 
+def tolerance_steps(every=3):
+    """Steps per update of the two tolerance runs, epoch by epoch (metrics.jsonl, one thread
+    each): deep-free-tol5e-3-s1 runs its nudged phases at all steps, so its free phase took
+    relax_steps − 2·nudge_steps; the same subtracted from deep-tol5e-3-s1's sum estimates the
+    steps of each of its nudged phases (the two runs' weights differ, so it is an estimate)."""
+    runs = {}
+    for r in ["deep-tol5e-3-s1", "deep-free-tol5e-3-s1"]:
+        runs[r] = [json.loads(l) for l in (res / "mnist" / r / "metrics.jsonl").read_text().splitlines() if l.strip()]
+    nudge = tomllib.loads((res / "mnist/deep-free-tol5e-3-s1/config.toml").read_text())["training"]["nudge_steps"]
+    out = ["| epoch | deep-free-tol5e-3: free steps (val error) | deep-tol5e-3: all steps (val error) | deep-tol5e-3: steps per nudged phase, estimated |",
+           "|---|---|---|---|"]
+    both = min(len(v) for v in runs.values())
+    for e in sorted({*range(1, both + 1, every), both}):
+        f, t = runs["deep-free-tol5e-3-s1"][e - 1], runs["deep-tol5e-3-s1"][e - 1]
+        free = f["relax_steps"] - 2 * nudge
+        out.append(f"| {e} | {free:.1f} ({100 * f['val_error']:.2f} %) | {t['relax_steps']:.1f} ({100 * t['val_error']:.2f} %) | "
+                   f"{(t['relax_steps'] - free) / 2:.1f} |")
+    return "\n".join(out)
+
+
 def deep_seeds():
     """Each finished seed of the 3-hidden-layer configurations run over several seeds
     (`seeds`), one table per configuration."""
@@ -293,7 +313,7 @@ sections = {"probe": probe, "solvers": solvers, "levers": levers, "fast_levers":
             "epoch_speed": epoch_speed, "residual_speed": residual_speed, "preset_epochs": preset_epochs,
             "eval_convergence": eval_convergence, "deep_runs": deep_runs,
             "optimizer_residuals": optimizer_residuals,
-            "deep_seeds": deep_seeds,
+            "deep_seeds": deep_seeds, "tolerance_steps": tolerance_steps,
             "hopfield_seeds": lambda: seeds("hopfield-1024-redblack")}
 for name in sys.argv[1:] or sections:
     print(sections[name]())

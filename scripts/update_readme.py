@@ -247,6 +247,7 @@ blocks = {"before_after_fast": before_after_fast, "setup": setup, "quick": quick
           "deep_runs": lambda: table("deep_tables.py", "deep_runs"),
           "optimizer_residuals": lambda: table("deep_tables.py", "optimizer_residuals"),
           "deep_seeds": lambda: table("deep_tables.py", "deep_seeds"),
+          "tolerance_steps": lambda: table("deep_tables.py", "tolerance_steps"),
           "hopfield_seeds": lambda: table("deep_tables.py", "hopfield_seeds"),
           "depth_sweep": lambda: table("deep_tables.py", "depth_sweep"),
           "depth_sweep_hopfield": lambda: table("deep_tables.py", "depth_sweep_hopfield"),
