@@ -10,6 +10,11 @@ from pathlib import Path
 res = Path(__file__).resolve().parent.parent / "results"
 
 
+def jsonl(path):
+    """The records of a JSONL file the tool or a script wrote ([] when it does not exist)."""
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+
+
 def probe():
     out = ["| checkpoint | epoch | examples | cosine per weight layer (input → output) | relative error per layer |",
            "|---|---|---|---|---|"]
@@ -103,7 +108,7 @@ def levers_vs_base(prefix, preset, quality=False):
            "|---|---|---|---|---|---|---|---|" + ("---|" if quality else "")]
     for c in runs:
         d = c.parent
-        ms = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()] if (d / "metrics.jsonl").exists() else []
+        ms = jsonl(d / "metrics.jsonl")
         if len(ms) < n:
             continue  # still running
         eps = sum(m["examples_per_second"] * m["train_seconds"] for m in ms) / sum(m["train_seconds"] for m in ms)
@@ -140,7 +145,7 @@ def depth_sweep(name="depth-short"):
     rows = []
     for _, label, seed, folder, status in sweep["runs"]:
         d = Path(folder) if Path(folder).is_absolute() else res.parent / folder
-        ms = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()] if (d / "metrics.jsonl").exists() else []
+        ms = jsonl(d / "metrics.jsonl")
         rows.append((label, seed, d, status, ms))
     n = max((len(ms) for *_, ms in rows), default=0)
     out = ["| variant | hidden layers | relaxation steps per update | " + " | ".join(f"val, epoch {e}" for e in range(1, n + 1))
@@ -177,7 +182,7 @@ def by_variant(rows):
 
 def epoch_speed():
     """`scripts/deep_epoch_speed.sh`: the 2-thread speed per variant, epoch time at the mean speed."""
-    rows = [json.loads(l) for l in (res / "bench/deep_epoch_speed.jsonl").read_text().splitlines() if l.strip()]
+    rows = jsonl(res / "bench/deep_epoch_speed.jsonl")
     out = ["| variant | solver, free / nudge steps | examples/s (2 threads), per round | one 50 000-image epoch, training only (mean speed) "
            "| free residual (first 3 200 images) | goals on this bench: ≤ 180 s, ≤ 1e-2 |",
            "|---|---|---|---|---|---|"]
@@ -189,7 +194,7 @@ def epoch_speed():
 def residual_speed():
     """`scripts/deep_residual_speed.sh`: the preset's variants at trained weights (a resumed last
     epoch on 3 200 images, 2 threads): speed per round, implied epoch time, residual, steps."""
-    rows = [json.loads(l) for l in (res / "bench/deep_residual_speed.jsonl").read_text().splitlines() if l.strip()]
+    rows = jsonl(res / "bench/deep_residual_speed.jsonl")
     out = [f"At `{rows[0]['checkpoint']}` (epoch {rows[0]['epoch'] - 1}):", "",
            "| variant | solver, max free / nudge steps, tolerance | steps per update (all phases) | examples/s (2 threads), per round "
            "| one 50 000-image epoch, training only (mean speed) | free residual | goals: ≤ 180 s, ≤ 1e-2 |",
@@ -206,7 +211,7 @@ def preset_epochs(name="deep-cosine-wd-40"):
     out = ["| run | threads (per process start) | epochs | training s per epoch: mean, max | mean free residual: mean, max over epochs |",
            "|---|---|---|---|---|"]
     for d in sorted(res.glob(f"mnist/{name}-s*/metrics.jsonl")):
-        ms = [json.loads(l) for l in d.read_text().splitlines() if l.strip()]
+        ms = jsonl(d)
         threads = re.findall(r"(\d+) thread\(s\)", (d.parent / "log.txt").read_text())
         secs, resid = [m["train_seconds"] for m in ms], [m["free_residual"] for m in ms]
         out.append(f"| {d.parent.name} | {', '.join(threads)} | {len(ms)} | {sum(secs) / len(secs):.0f} s, {max(secs):.0f} s | "
@@ -216,7 +221,7 @@ def preset_epochs(name="deep-cosine-wd-40"):
 
 def eval_convergence():
     """`scripts/eval_convergence.sh`: test error with the run's evaluation steps and converged."""
-    rows = [json.loads(l) for l in (res / "checks/eval_convergence.jsonl").read_text().splitlines() if l.strip()]
+    rows = jsonl(res / "checks/eval_convergence.jsonl")
     out = ["| checkpoint | epoch | solver | steps | free-phase residual (mean of batch maxima) | test error |",
            "|---|---|---|---|---|---|"]
     for r in rows:
@@ -230,7 +235,7 @@ DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halvi
 def deep_runs():
     """Full-data deep runs side by side (results/mnist/<run>/metrics.jsonl): validation error
     (train error) per epoch for the first epochs, and the best validation epoch so far."""
-    runs = [(r, [json.loads(l) for l in (res / "mnist" / r / "metrics.jsonl").read_text().splitlines() if l.strip()])
+    runs = [(r, jsonl(res / "mnist" / r / "metrics.jsonl"))
             for r in DEEP_RUNS if (res / "mnist" / r / "metrics.jsonl").exists()]
     shown = [1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 40]
     out = ["| run | config | epochs run | " + " | ".join(f"epoch {e}" for e in shown) + " | best val (epoch, test) |",
@@ -248,7 +253,7 @@ def optimizer_residuals():
     """Free-phase (training) and evaluation residuals per epoch of the deep runs that differ in
     the optimiser only (results/mnist/<run>/metrics.jsonl): Adam leaves the convergent regime."""
     names = ["deep-cosine-wd-s1", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1"]
-    runs = [(r, [json.loads(l) for l in (res / "mnist" / r / "metrics.jsonl").read_text().splitlines() if l.strip()])
+    runs = [(r, jsonl(res / "mnist" / r / "metrics.jsonl"))
             for r in names if (res / "mnist" / r / "metrics.jsonl").exists()]
     shown = range(1, 6)
     out = ["| run | optimiser | " + " | ".join(f"epoch {e}: free / eval residual (val error)" for e in shown) + " |",
@@ -270,7 +275,7 @@ def tolerance_steps(every=3):
     steps of each of its nudged phases (the two runs' weights differ, so it is an estimate)."""
     runs = {}
     for r in ["deep-tol5e-3-s1", "deep-free-tol5e-3-s1"]:
-        runs[r] = [json.loads(l) for l in (res / "mnist" / r / "metrics.jsonl").read_text().splitlines() if l.strip()]
+        runs[r] = jsonl(res / "mnist" / r / "metrics.jsonl")
     nudge = tomllib.loads((res / "mnist/deep-free-tol5e-3-s1/config.toml").read_text())["training"]["nudge_steps"]
     out = ["| epoch | deep-free-tol5e-3: free steps (val error) | deep-tol5e-3: all steps (val error) | deep-tol5e-3: steps per nudged phase, estimated |",
            "|---|---|---|---|"]
