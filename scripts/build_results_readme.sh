@@ -21,9 +21,10 @@ two — its log.txt records each start). `hopfield-1024` is `fhn train --config 
 with `configs/hopfield-1024-momentum.toml` (momentum 0.9, learning rates / 10, cosine schedule),
 `hopfield-1024-redblack` with `configs/hopfield-1024-redblack.toml` (exact red-black sweeps,
 learning rates × 4, weight decay). `deep` (deep-s1, deep-s2) is the first version of
-the `deep` preset, now `configs/deep-v1.toml`; `deep-cosine-wd-40` is
-`configs/deep-cosine-wd-40.toml`, which the `deep` preset now equals (a test checks it);
-`deep-dt1`, `deep-halving`, `deep-cosine`, `deep-cosine-wd`, `deep-cosine-wd-mom`,
+the `deep` preset, now `configs/deep-v1.toml`; `deep-cosine-wd-40` is its second version,
+`configs/deep-cosine-wd-40.toml`; `deep-shift1` is `configs/deep-shift1.toml` (the second version
+with training images shifted by up to one pixel), which the `deep` preset now equals (a test
+checks it); `deep-dt1`, `deep-halving`, `deep-cosine`, `deep-cosine-wd`, `deep-cosine-wd-mom`,
 `deep-cosine-adam`, `deep-wd3e-4`, `deep-leak1.5`, `deep-shift1`, `deep-tol5e-3` and `deep-free-tol5e-3` are the configs of those names in `configs/` (docs/TRAINING.md, deep
 networks); `hopfield-deep` is
 `configs/hopfield-deep.toml`, 784-512×3-10 Hopfield with small initial weights and β = 0.2

@@ -204,13 +204,13 @@ def residual_speed():
     return "\n".join(out)
 
 
-def preset_epochs(name="deep-cosine-wd-40"):
-    """Full epochs of the deep preset's runs (configs/<name>.toml, the preset's file): the threads
-    of each process start (log.txt), training seconds per epoch and the free-phase residual,
-    mean and worst over the epochs done (metrics.jsonl)."""
+def preset_epochs(names=("deep-shift1", "deep-cosine-wd-40")):
+    """Full epochs of the deep preset's runs (configs/<name>.toml: the preset's file, then its
+    second version): the threads of each process start (log.txt), training seconds per epoch and
+    the free-phase residual, mean and worst over the epochs done (metrics.jsonl)."""
     out = ["| run | threads (per process start) | epochs | training s per epoch: mean, max | mean free residual: mean, max over epochs |",
            "|---|---|---|---|---|"]
-    for d in sorted(res.glob(f"mnist/{name}-s*/metrics.jsonl")):
+    for d in [d for n in names for d in sorted(res.glob(f"mnist/{n}-s*/metrics.jsonl"))]:
         ms = jsonl(d)
         threads = re.findall(r"(\d+) thread\(s\)", (d.parent / "log.txt").read_text())
         secs, resid = [m["train_seconds"] for m in ms], [m["free_residual"] for m in ms]

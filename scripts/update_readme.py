@@ -86,14 +86,18 @@ def seeds_phrase(rs):
 
 
 def deep_sentence():
-    """The deep preset's finished runs (configs/deep-cosine-wd-40.toml, the preset's file), then
-    its first version's (run name `deep`, now configs/deep-v1.toml) and the other deep configs'."""
+    """The deep preset's finished runs (configs/deep-shift1.toml, the preset's file), then its
+    earlier versions' (configs/deep-cosine-wd-40.toml; run name `deep`, now configs/deep-v1.toml)
+    and the other deep configs'."""
     parts = []
-    d = runs("deep-cosine-wd-40")
+    d = runs("deep-shift1")
     if d:
         parts.append(f"the FHN network reached **{seeds_phrase(d)}** test error (the `deep` preset, "
-                     f"`configs/deep-cosine-wd-40.toml`: cosine schedule over 40 epochs, weight decay "
-                     f"1e-4; {places(d)})")
+                     f"`configs/deep-shift1.toml`: cosine schedule over 40 epochs, weight decay "
+                     f"1e-4, training images shifted by up to one pixel; {places(d)})")
+    w40 = runs("deep-cosine-wd-40")
+    if w40:
+        parts.append(f"without the shift (`configs/deep-cosine-wd-40.toml`, {places(w40)}) {seeds_phrase(w40)}")
     v1 = runs("deep")
     if v1:
         parts.append(f"its first version (`configs/deep-v1.toml`; {places(v1)}) {seeds_phrase(v1)}")

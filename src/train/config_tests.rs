@@ -34,16 +34,24 @@ fn shipped_configs_load_and_validate() {
     );
 }
 
-/// The `deep` preset is the recipe whose runs the results report (configs/deep-cosine-wd-40.toml)
-/// and deep-v1 its first version, so neither the preset nor a file can drift from the runs.
+/// The `deep` preset is the recipe whose runs the results report (configs/deep-shift1.toml);
+/// deep-cosine-wd-40 is its second version (no shift) and deep-v1 its first, so neither the
+/// preset nor a file can drift from the runs.
 #[test]
 fn the_deep_preset_is_its_config_file() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
-    for (file, first_version) in [("deep-cosine-wd-40.toml", false), ("deep-v1.toml", true)] {
+    for (file, version) in [
+        ("deep-shift1.toml", 3),
+        ("deep-cosine-wd-40.toml", 2),
+        ("deep-v1.toml", 1),
+    ] {
         let mut c = TrainConfig::load(&dir.join(file)).unwrap();
         c.name = "deep".into();
         let mut preset = TrainConfig::preset("deep").unwrap();
-        if first_version {
+        if version < 3 {
+            preset.data.shift = 0;
+        }
+        if version < 2 {
             let t = &mut preset.training;
             (t.epochs, t.dt, t.free_steps, t.nudge_steps, t.eval_steps) = (30, 0.5, 150, 50, 150);
             (t.lr_schedule, t.weight_decay) = (Schedule::Exponential, 0.0);

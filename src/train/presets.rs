@@ -137,11 +137,12 @@ impl TrainConfig {
                         c.training.lrs = vec![0.02, 0.005];
                         c.training.bias_lr = 0.001;
                     }
-                    // Three hidden layers (configs/deep-cosine-wd-40.toml, docs/TRAINING.md): a
+                    // Three hidden layers (configs/deep-shift1.toml, docs/TRAINING.md): a
                     // Jacobi step moves the nudge one layer, so the phases are longer, at step
-                    // 1.0; learning rates fall 4× per layer toward the output; weight decay 1e-4
-                    // and a cosine schedule over 40 epochs. configs/deep-v1.toml is the first
-                    // version (step 0.5, 150/50 steps, × 0.9 per epoch, no decay).
+                    // 1.0; learning rates fall 4× per layer toward the output; weight decay 1e-4,
+                    // a cosine schedule over 40 epochs, training images shifted by up to one
+                    // pixel. configs/deep-cosine-wd-40.toml is the second version (no shift),
+                    // configs/deep-v1.toml the first (step 0.5, 150/50 steps, × 0.9 per epoch).
                     "deep" => {
                         c.model.widths = vec![784, 512, 512, 512, 10];
                         c.training.epochs = 40;
@@ -152,6 +153,7 @@ impl TrainConfig {
                         c.training.lrs = vec![0.2, 0.05, 0.0125, 0.003125];
                         c.training.lr_schedule = Schedule::Cosine;
                         c.training.weight_decay = 1e-4;
+                        c.data.shift = 1;
                     }
                     "tiny" => {
                         c.model.widths = vec![784, 32, 10];
