@@ -83,7 +83,8 @@ python3 scripts/deep_tables.py epoch_speed
 cat <<'TXT'
 
 Over full epochs of its runs (`scripts/deep_tables.py preset_epochs`; training time per epoch,
-evaluation excluded, with whatever else ran on the machine; seeds 1–2 ran side by side):
+evaluation excluded, with whatever else ran on the machine; the threads of each process start
+in the second column; deep-shift1 is the preset, deep-cosine-wd-40 its version without shifted images):
 
 TXT
 python3 scripts/deep_tables.py preset_epochs
