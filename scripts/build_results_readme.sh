@@ -25,7 +25,8 @@ the `deep` preset, now `configs/deep-v1.toml`; `deep-cosine-wd-40` is its second
 `configs/deep-cosine-wd-40.toml`; `deep-shift1` is `configs/deep-shift1.toml` (the second version
 with training images shifted by up to one pixel), which the `deep` preset now equals (a test
 checks it); `deep-dt1`, `deep-halving`, `deep-cosine`, `deep-cosine-wd`, `deep-cosine-wd-mom`,
-`deep-cosine-adam`, `deep-wd3e-4`, `deep-leak1.5`, `deep-shift1`, `deep-tol5e-3` and `deep-free-tol5e-3` are the configs of those names in `configs/` (docs/TRAINING.md, deep
+`deep-cosine-adam`, `deep-wd3e-4`, `deep-leak1.5`, `deep-tol5e-3`, `deep-free-tol5e-3`, `deep-shift1-free-tol5e-3` and
+`deep-shift1-free-tol5e-3-60` are the configs of those names in `configs/` (docs/TRAINING.md, deep
 networks); `hopfield-deep` is
 `configs/hopfield-deep.toml`, 784-512×3-10 Hopfield with small initial weights and β = 0.2
 (docs/DEPTH.md); unfinished runs show the epochs done so far.
@@ -84,7 +85,8 @@ cat <<'TXT'
 
 Over full epochs of its runs (`scripts/deep_tables.py preset_epochs`; training time per epoch,
 evaluation excluded, with whatever else ran on the machine; the threads of each process start
-in the second column; deep-shift1 is the preset, deep-cosine-wd-40 its version without shifted images):
+in the second column; deep-shift1 is the preset, deep-cosine-wd-40 its version without shifted images, and the two
+`-free-tol5e-3` configs are each of them with the free phase stopped at residual 5e-3):
 
 TXT
 python3 scripts/deep_tables.py preset_epochs

@@ -204,10 +204,12 @@ def residual_speed():
     return "\n".join(out)
 
 
-def preset_epochs(names=("deep-shift1", "deep-cosine-wd-40")):
-    """Full epochs of the deep preset's runs (configs/<name>.toml: the preset's file, then its
-    second version): the threads of each process start (log.txt), training seconds per epoch and
-    the free-phase residual, mean and worst over the epochs done (metrics.jsonl)."""
+def preset_epochs(names=("deep-shift1", "deep-cosine-wd-40", "deep-shift1-free-tol5e-3",
+                         "deep-shift1-free-tol5e-3-60", "deep-free-tol5e-3")):
+    """Full epochs of the deep preset's runs (configs/<name>.toml: the preset's file, its second
+    version, then both with the free-phase tolerance, the first over 60 epochs too): the threads
+    of each process start (log.txt), training seconds per epoch and the free-phase residual,
+    mean and worst over the epochs done (metrics.jsonl)."""
     out = ["| run | threads (per process start) | epochs | training s per epoch: mean, max | mean free residual: mean, max over epochs |",
            "|---|---|---|---|---|"]
     for d in [d for n in names for d in sorted(res.glob(f"mnist/{n}-s*/metrics.jsonl"))]:
@@ -229,7 +231,7 @@ def eval_convergence():
     return "\n".join(out)
 
 
-DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "deep-cosine-wd-40-s1", "deep-cosine-wd-40-s2", "deep-cosine-wd-40-s3", "deep-wd3e-4-s1", "deep-leak1.5-s1", "deep-shift1-s1", "deep-shift1-s2", "deep-shift1-s3", "deep-tol5e-3-s1", "deep-free-tol5e-3-s1", "hopfield-deep-s1"]
+DEEP_RUNS = ["deep-s1", "deep-s2", "deep-dt1-s1", "deep-halving-s1", "deep-halving-s2", "deep-cosine-s1", "deep-cosine-s2", "deep-cosine-s3", "deep-cosine-wd-s1", "deep-cosine-wd-s2", "deep-cosine-wd-s3", "deep-cosine-wd-mom-s1", "deep-cosine-adam-s1", "deep-cosine-wd-40-s1", "deep-cosine-wd-40-s2", "deep-cosine-wd-40-s3", "deep-wd3e-4-s1", "deep-leak1.5-s1", "deep-shift1-s1", "deep-shift1-s2", "deep-shift1-s3", "deep-tol5e-3-s1", "deep-free-tol5e-3-s1", "deep-shift1-free-tol5e-3-s1", "deep-shift1-free-tol5e-3-60-s1", "hopfield-deep-s1"]
 
 
 def deep_runs():
@@ -237,7 +239,7 @@ def deep_runs():
     (train error) per epoch for the first epochs, and the best validation epoch so far."""
     runs = [(r, jsonl(res / "mnist" / r / "metrics.jsonl"))
             for r in DEEP_RUNS if (res / "mnist" / r / "metrics.jsonl").exists()]
-    shown = [1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 40]
+    shown = [1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 40, 50, 60]
     out = ["| run | config | epochs run | " + " | ".join(f"epoch {e}" for e in shown) + " | best val (epoch, test) |",
            "|---|---|---|" + "---|" * len(shown) + "---|"]
     for r, ms in runs:
@@ -291,7 +293,7 @@ def tolerance_steps(every=3):
 def deep_seeds():
     """Each finished seed of the 3-hidden-layer configurations run over several seeds
     (`seeds`), one table per configuration."""
-    names = ["deep-cosine-wd", "deep-cosine-wd-40", "deep-cosine-wd-mom", "deep-shift1", "hopfield-deep"]
+    names = ["deep-cosine-wd", "deep-cosine-wd-40", "deep-cosine-wd-mom", "deep-shift1", "deep-shift1-free-tol5e-3", "hopfield-deep"]
     return "\n\n".join(f"`configs/{n}.toml`:\n\n" + seeds(n) for n in names
                         if any(res.glob(f"mnist/{n}-s*/results.json")))
 
