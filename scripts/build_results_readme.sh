@@ -85,8 +85,8 @@ cat <<'TXT'
 
 Over full epochs of its runs (`scripts/deep_tables.py preset_epochs`; training time per epoch,
 evaluation excluded, with whatever else ran on the machine; the threads of each process start
-in the second column; deep-shift1 is the preset, deep-cosine-wd-40 its version without shifted images, and the two
-`-free-tol5e-3` configs are each of them with the free phase stopped at residual 5e-3):
+in the second column; deep-shift1 is the preset, deep-cosine-wd-40 its version without shifted images, and the
+`-free-tol5e-3` configs are these with the free phase stopped at residual 5e-3, `-60` over 60 epochs):
 
 TXT
 python3 scripts/deep_tables.py preset_epochs
